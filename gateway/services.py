@@ -1,0 +1,30 @@
+"""The long-lived objects one app instance shares across requests."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from gateway.auth import TokenSigner
+from gateway.settings import Settings
+from models.db import Database, create_database
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    database: Database
+    signer: TokenSigner
+
+    @classmethod
+    def create(cls, settings: Settings) -> "Services":
+        return cls(
+            settings=settings,
+            database=create_database(settings.database_url),
+            signer=TokenSigner(
+                settings.secret_key,
+                access_ttl=timedelta(minutes=settings.access_ttl_min),
+                refresh_ttl=timedelta(days=settings.refresh_ttl_days),
+            ),
+        )
+
+    async def aclose(self) -> None:
+        await self.database.dispose()

@@ -1,0 +1,1 @@
+"""The GraphQL face and the domain operations both faces call, one sub-package per domain."""

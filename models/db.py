@@ -1,0 +1,90 @@
+"""The database engine: one async engine per app, PostgreSQL (psycopg 3) or SQLite (aiosqlite)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+def normalize_url(url: str, *, asynchronous: bool) -> URL:
+    """Accept the URLs people write (`postgresql://`, `sqlite:///x.db`) and pick our drivers."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg")
+    if backend == "sqlite":
+        return parsed.set(drivername="sqlite+aiosqlite" if asynchronous else "sqlite+pysqlite")
+    raise ValueError(f"unsupported database {backend!r}: use postgresql:// or sqlite:///")
+
+
+def is_sqlite(url: str | URL) -> bool:
+    return make_url(str(url) if isinstance(url, URL) else url).get_backend_name() == "sqlite"
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    """WAL lets readers run beside the writer; foreign keys are off by default in SQLite."""
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: object, _record: object) -> None:
+        cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+
+def create_sync_engine(url: str) -> sa.Engine:
+    """A blocking engine for migrations and maintenance commands."""
+    normalized = normalize_url(url, asynchronous=False)
+    engine = sa.create_engine(normalized, pool_pre_ping=True)
+    if normalized.get_backend_name() == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+@dataclass(frozen=True)
+class Database:
+    """The app's engine and the factory for per-request sessions."""
+
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def create_database(url: str, *, pool_size: int = 10) -> Database:
+    normalized = normalize_url(url, asynchronous=True)
+    if normalized.get_backend_name() == "sqlite":
+        engine = create_async_engine(normalized)
+        _configure_sqlite(engine.sync_engine)
+    else:
+        engine = create_async_engine(
+            normalized, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
+    sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return Database(engine=engine, sessions=sessions)
+
+
+def insert_for(session: AsyncSession) -> Callable[..., Any]:
+    """The dialect's INSERT construct, which carries ON CONFLICT support on both databases."""
+    if session.bind.dialect.name == "postgresql":
+        return postgresql_insert
+    return sqlite_insert

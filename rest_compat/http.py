@@ -1,0 +1,172 @@
+"""Shared pieces of the REST face: JSON in and out, errors, pagination, the endpoint wrapper."""
+
+import functools
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from gateway.errors import ApiError, Invalid, UnsupportedMediaType
+from graph.context import RequestContext
+from graph.pagination import Page, PageSpec
+
+_JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+class JSONResponse(Response):
+    """orjson-encoded: several times faster than the standard library on large pages."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        return orjson.dumps(content, option=_JSON_OPTIONS)
+
+
+def no_content() -> Response:
+    return Response(status_code=204)
+
+
+def error_response(
+    status: int, message: str, code: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"error": message, "code": code}, status_code=status, headers=headers)
+
+
+async def api_error_handler(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.message, exc.code, exc.headers)
+
+
+async def http_error_handler(_request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 (unknown route, wrong method) in our error shape."""
+    assert isinstance(exc, HTTPException)
+    message = {404: "no such endpoint", 405: "method not allowed"}.get(exc.status_code, exc.detail)
+    return error_response(
+        exc.status_code, message, _HTTP_CODES.get(exc.status_code, "error"), exc.headers
+    )
+
+
+async def internal_error_handler(_request: Request, _exc: Exception) -> Response:
+    """Never a stack trace: the details go to the server log (uvicorn logs the exception)."""
+    return error_response(500, "internal server error", "internal_error")
+
+
+# --- request parsing --------------------------------------------------------------------------
+
+
+async def read_json(request: Request) -> Any:
+    """The decoded JSON body; 415 for another media type, 400 for malformed JSON.
+
+    The 10 MiB limit is enforced earlier, by the request-scope middleware, for every route.
+    """
+    content_type = request.headers.get("content-type", "")
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    if media_type and media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType(f"expected application/json, got {media_type}")
+    body = await request.body()
+    if not body.strip():
+        raise Invalid("request body is empty; expected JSON", code="malformed_json")
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise Invalid(f"malformed JSON: {exc}", code="malformed_json") from None
+
+
+async def read_object(request: Request) -> dict[str, Any]:
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise Invalid("request body must be a JSON object")
+    return data
+
+
+def query_int(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise Invalid(f"{name} must be an integer, not {raw!r}") from None
+
+
+def query_datetime(request: Request, name: str) -> datetime | None:
+    """An ISO-8601 `since`/`until`; a naive value is refused rather than guessed."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise Invalid(f"{name} must be an ISO-8601 datetime, not {raw!r}") from None
+    if value.tzinfo is None:
+        raise Invalid(f"{name} must carry a time zone (for example 2026-05-05T12:00:00Z)")
+    return value
+
+
+def page_params(request: Request, spec: PageSpec) -> tuple[int, int]:
+    return spec.clamp(query_int(request, "limit"), query_int(request, "offset"))
+
+
+def page_body(request: Request, page: Page[Any], serialize: Callable[[Any], Any]) -> dict[str, Any]:
+    """The DRF-compatible limit/offset page, with next/previous links."""
+
+    def link(offset: int) -> str:
+        params = dict(request.query_params)
+        params.update(limit=str(page.limit), offset=str(offset))
+        return f"{request.url.replace(query='')}?{urlencode(params)}"
+
+    has_next = page.limit > 0 and page.offset + page.limit < page.total
+    return {
+        "results": [serialize(item) for item in page.items],
+        "count": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "next": link(page.offset + page.limit) if has_next else None,
+        "previous": link(max(0, page.offset - page.limit)) if page.offset > 0 else None,
+    }
+
+
+# --- the endpoint wrapper ---------------------------------------------------------------------
+
+Handler = Callable[[Request, RequestContext], Awaitable[Response]]
+
+
+def context_of(request: Request) -> RequestContext:
+    return request.state.ctx
+
+
+def endpoint(
+    *, public: bool = False
+) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Non-public endpoints resolve the caller before the handler runs (401 without one).
+
+    Public endpoints ignore credentials, so a client that always sends its (perhaps expired)
+    access token can still refresh it or log in again.
+    """
+
+    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        @functools.wraps(handler)
+        async def run(request: Request) -> Response:
+            ctx = context_of(request)
+            if not public:
+                await ctx.require_user()
+            return await handler(request, ctx)
+
+        return run
+
+    return wrap
