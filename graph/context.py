@@ -1,5 +1,6 @@
 """The per-request context both faces use: settings, one lazy DB session, the acting user."""
 
+import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -19,6 +20,7 @@ class RequestContext:
     headers: Mapping[str, str]
     _session: AsyncSession | None = field(default=None, repr=False)
     _user: object = field(default=_UNRESOLVED, repr=False)
+    _user_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -33,10 +35,11 @@ class RequestContext:
 
     async def user(self) -> User | None:
         """The credential's user, resolved once; a credential that is present but bad is 401."""
-        if self._user is _UNRESOLVED:
-            from graph.accounts.ops import authenticate
+        async with self._user_lock:  # concurrent resolvers: authenticate once
+            if self._user is _UNRESOLVED:
+                from graph.accounts.ops import authenticate
 
-            self._user = await authenticate(self.db, self.services, self.headers)
+                self._user = await authenticate(self.db, self.services, self.headers)
         return self._user  # type: ignore[return-value]
 
     async def require_user(self) -> User:

@@ -1,5 +1,7 @@
 """The database engine: one async engine per app, PostgreSQL (psycopg 3) or SQLite (aiosqlite)."""
 
+import asyncio
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +57,49 @@ def create_sync_engine(url: str) -> sa.Engine:
     return engine
 
 
+class SerialAsyncSession(AsyncSession):
+    """An AsyncSession that concurrent coroutines of one request may share.
+
+    GraphQL resolves sibling fields concurrently, but a session (one connection) can only run
+    one statement at a time; a lock makes each call wait its turn instead of failing. Mutations
+    run serially per the GraphQL spec, so a write's statements are never interleaved with
+    another write's.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._serial = asyncio.Lock()
+
+
+def _serialized(name: str) -> Callable[..., Any]:
+    method = getattr(AsyncSession, name)
+
+    @functools.wraps(method)
+    async def call(self: SerialAsyncSession, *args: Any, **kwargs: Any) -> Any:
+        async with self._serial:
+            return await method(self, *args, **kwargs)
+
+    return call
+
+
+for _name in (
+    "execute",
+    "scalar",
+    "scalars",
+    "get",
+    "get_one",
+    "delete",
+    "merge",
+    "flush",
+    "refresh",
+    "commit",
+    "rollback",
+    "close",
+    "run_sync",
+):
+    setattr(SerialAsyncSession, _name, _serialized(_name))
+
+
 @dataclass(frozen=True)
 class Database:
     """The app's engine and the factory for per-request sessions."""
@@ -79,7 +124,9 @@ def create_database(url: str, *, pool_size: int = 10) -> Database:
         engine = create_async_engine(
             normalized, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
         )
-    sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    sessions = async_sessionmaker(
+        engine, class_=SerialAsyncSession, expire_on_commit=False, autoflush=False
+    )
     return Database(engine=engine, sessions=sessions)
 
 
