@@ -14,7 +14,7 @@ from gateway.graphql_app import create_graphql_app
 from gateway.middleware import RequestScopeMiddleware
 from gateway.services import Services
 from gateway.settings import Settings
-from rest_compat import auth, monitoring
+from rest_compat import auth, monitoring, recording
 from rest_compat.http import api_error_handler, http_error_handler, internal_error_handler
 
 
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             routes=[
                 Mount("/auth", routes=auth.routes),
                 Mount("/monitoring", routes=monitoring.routes),
+                Mount("/recording", routes=recording.routes),
             ],
         ),
     ]

@@ -4,8 +4,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from gateway.auth import TokenSigner
+from gateway.broadcast import Broadcast, create_broadcast
 from gateway.settings import Settings
-from models.db import Database, create_database
+from models.db import Database, create_database, normalize_url
 
 
 @dataclass(frozen=True)
@@ -13,6 +14,7 @@ class Services:
     settings: Settings
     database: Database
     signer: TokenSigner
+    broadcast: Broadcast
 
     @classmethod
     def create(cls, settings: Settings) -> "Services":
@@ -24,7 +26,9 @@ class Services:
                 access_ttl=timedelta(minutes=settings.access_ttl_min),
                 refresh_ttl=timedelta(days=settings.refresh_ttl_days),
             ),
+            broadcast=create_broadcast(normalize_url(settings.database_url, asynchronous=True)),
         )
 
     async def aclose(self) -> None:
+        await self.broadcast.aclose()
         await self.database.dispose()

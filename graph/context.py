@@ -1,10 +1,12 @@
 """The per-request context both faces use: settings, one lazy DB session, the acting user."""
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.dataloader import DataLoader
 
 from gateway.errors import Forbidden, Unauthenticated
 from gateway.services import Services
@@ -12,15 +14,19 @@ from gateway.settings import Settings
 from models.accounts import User
 
 _UNRESOLVED = object()
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 
 @dataclass
 class RequestContext:
     services: Services
     headers: Mapping[str, str]
+    connection_params: dict[str, object] | None = None  # set by a WebSocket's connection_init
     _session: AsyncSession | None = field(default=None, repr=False)
     _user: object = field(default=_UNRESOLVED, repr=False)
     _user_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _loaders: dict[object, DataLoader[Any, Any]] = field(default_factory=dict, repr=False)
 
     @property
     def settings(self) -> Settings:
@@ -53,6 +59,24 @@ class RequestContext:
         if not user.is_staff:
             raise Forbidden("staff only")
         return user
+
+    def loader(self, factory: Callable[["RequestContext"], DataLoader[K, V]]) -> DataLoader[K, V]:
+        """The request's instance of a DataLoader (created on first use, then shared)."""
+        loader = self._loaders.get(factory)
+        if loader is None:
+            loader = self._loaders[factory] = factory(self)
+        return loader
+
+    def use_credentials(self, credentials: Mapping[str, object]) -> None:
+        """Authenticate with these values instead of the HTTP headers (WebSocket init payload).
+
+        Accepts `Authorization` / `X-Clone-API-Key` in any case, as GraphQL clients send them.
+        """
+        headers = {str(k).lower(): str(v) for k, v in credentials.items() if isinstance(v, str)}
+        self.headers = {
+            name: headers[name] for name in ("authorization", "x-clone-api-key") if name in headers
+        }
+        self._user = _UNRESOLVED
 
     async def aclose(self) -> None:
         if self._session is not None:

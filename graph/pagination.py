@@ -40,11 +40,21 @@ class Page(Generic[T]):
 
 
 async def paginate(
-    db: AsyncSession, stmt: sa.Select[Any], spec: PageSpec, limit: int | None, offset: int | None
+    db: AsyncSession,
+    stmt: sa.Select[Any],
+    spec: PageSpec,
+    limit: int | None,
+    offset: int | None,
+    *,
+    total: int | None = None,
 ) -> Page[Any]:
-    """Run `stmt` (already ordered) for one page, plus the total count after filters."""
+    """Run `stmt` (already ordered) for one page, plus the total count after filters.
+
+    A caller that already knows the total (a maintained counter) passes it and saves a count.
+    """
     limit, offset = spec.clamp(limit, offset)
-    count_stmt = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
-    total = (await db.execute(count_stmt)).scalar_one()
+    if total is None:
+        count_stmt = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
+        total = (await db.execute(count_stmt)).scalar_one()
     items = (await db.execute(stmt.limit(limit).offset(offset))).scalars().all() if limit else []
     return Page(items=items, total=total, limit=limit, offset=offset)

@@ -6,15 +6,22 @@ from strawberry.extensions import DisableIntrospection
 from gateway.settings import Settings
 from graph.accounts.resolvers import AccountsMutation, AccountsQuery
 from graph.errors import ApiErrorExtension
+from graph.recording.resolvers import RecordingMutation, RecordingQuery, RecordingSubscription
+from graph.recording.types import EVENT_TYPES
 
 
 @strawberry.type
-class Query(AccountsQuery):
+class Query(AccountsQuery, RecordingQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountsMutation):
+class Mutation(AccountsMutation, RecordingMutation):
+    pass
+
+
+@strawberry.type
+class Subscription(RecordingSubscription):
     pass
 
 
@@ -22,4 +29,10 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[object] = [ApiErrorExtension]
     if not settings.graphql_introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, mutation=Mutation, extensions=extensions)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        types=EVENT_TYPES,
+        extensions=extensions,
+    )

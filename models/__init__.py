@@ -16,8 +16,8 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-from models import accounts  # noqa: E402  (registers the tables after the naming convention)
+from models import accounts, recording  # noqa: E402  (registers tables after the convention)
 
 metadata = SQLModel.metadata
 
-__all__ = ["accounts", "metadata"]
+__all__ = ["accounts", "metadata", "recording"]

@@ -6,8 +6,14 @@ starts from empty tables.
 """
 
 import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +30,29 @@ from models.db import create_sync_engine
 from models.migrate import upgrade
 
 TEST_SECRET_KEY = "test-secret-key-" + "k" * 40
+EXECUTABLE = shutil.which("clone-gateway", path=str(Path(sys.executable).parent))
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_DATABASE_URL") else [])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "postgresql_only: runs only on the PostgreSQL backend (a PostgreSQL feature)"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deselect (rather than skip) PostgreSQL-only tests in their SQLite parametrization."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        backend = params.params.get("database_url") if params else None
+        if item.get_closest_marker("postgresql_only") and backend != "postgresql":
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 def _create_postgres_database(admin_url: str) -> tuple[str, Callable[[], None]]:
@@ -123,3 +151,59 @@ async def make_client(
 @pytest.fixture
 async def client(make_client: Callable[..., Any]) -> httpx.AsyncClient:
     return await make_client()
+
+
+def server_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLONE_", "DATABASE_"))}
+    env.update(DATABASE_URL=database_url, CLONE_SECRET_KEY=TEST_SECRET_KEY, **extra)
+    return env
+
+
+QUIET = ("--log-level", "warning")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def start_server(database_url: str, clean_database: None) -> Iterator[Callable[..., str]]:
+    """Start real `clone-gateway serve` processes on the test database; stopped afterwards."""
+    assert EXECUTABLE, "clone-gateway is not installed in this environment"
+    processes: list[subprocess.Popen[str]] = []
+
+    def start(workers: int = 1) -> str:
+        port = _free_port()
+        process = subprocess.Popen(
+            [EXECUTABLE, "serve", "--port", str(port), "--workers", str(workers), *QUIET],
+            env=server_env(database_url),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        processes.append(process)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                output = process.stdout.read() if process.stdout else ""
+                pytest.fail(f"server exited early:\n{output}")
+            try:
+                if httpx.get(f"{base}/api/monitoring/health/", timeout=1).status_code == 200:
+                    return base
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("server did not answer within 30 s")
+            time.sleep(0.1)
+
+    yield start
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -1,34 +1,19 @@
 """The real `clone-gateway` executable: operator commands, and `serve` over real HTTP."""
 
-import os
-import shutil
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import TEST_SECRET_KEY
+from tests.conftest import EXECUTABLE, TEST_SECRET_KEY, server_env
 from tests.helpers import PASSWORD
-
-EXECUTABLE = shutil.which("clone-gateway", path=str(Path(sys.executable).parent))
-
-
-def _env(database_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("CLONE_", "DATABASE_"))}
-    env.update(DATABASE_URL=database_url, CLONE_SECRET_KEY=TEST_SECRET_KEY, **extra)
-    return env
 
 
 def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     assert EXECUTABLE, "clone-gateway is not installed in this environment"
     return subprocess.run(
         [EXECUTABLE, *args],
-        env=_env(database_url),
+        env=server_env(database_url),
         capture_output=True,
         text=True,
         timeout=60,
@@ -36,43 +21,9 @@ def _cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
-def server(database_url: str, clean_database: None) -> Iterator[str]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [EXECUTABLE, "serve", "--port", str(port), "--workers", "2", "--log-level", "warning"],
-        env=_env(database_url),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited early:\n{process.stdout.read()}")
-            try:
-                if httpx.get(f"{base}/api/monitoring/health/", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("server did not answer within 30 s")
-            time.sleep(0.1)
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def server(start_server) -> str:
+    return start_server(workers=2)
 
 
 def test_serve_answers_health_rest_and_graphql_over_http(server):
@@ -147,7 +98,7 @@ def test_operator_commands(database_url, clean_database):
 
 
 def test_production_without_secret_key_refuses_to_start(tmp_path):
-    env = _env(f"sqlite:///{tmp_path}/p.db", CLONE_ENV="production")
+    env = server_env(f"sqlite:///{tmp_path}/p.db", CLONE_ENV="production")
     del env["CLONE_SECRET_KEY"]
     result = subprocess.run(
         [EXECUTABLE, "migrate"], env=env, capture_output=True, text=True, timeout=60, check=False

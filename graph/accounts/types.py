@@ -8,6 +8,8 @@ from gateway.errors import Forbidden
 from graph.accounts import ops
 from graph.accounts.ops import AuthResult, TokenPair
 from graph.info import Info
+from graph.recording import ops as recording_ops
+from graph.recording.types import RecordingSessionType
 from models.accounts import ApiKey, User
 
 
@@ -53,6 +55,18 @@ class UserType:
             recording_opt_in=user.recording_opt_in,
             session_timeout_min=user.session_timeout_min,
         )
+
+    @strawberry.field(description="Your recording sessions, most recent first.")
+    async def sessions(
+        self, info: Info, limit: int | None = None, offset: int | None = None
+    ) -> list[RecordingSessionType]:
+        caller = await info.context.require_user()
+        if str(caller.id) != self.id:
+            raise Forbidden("only the account holder can list its sessions")
+        page = await recording_ops.list_sessions(
+            info.context.db, caller, limit=limit, offset=offset
+        )
+        return [RecordingSessionType.from_row(session) for session in page.items]
 
     @strawberry.field(description="Your API keys, newest first (revoked ones included).")
     async def api_keys(

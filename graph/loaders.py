@@ -1,0 +1,53 @@
+"""Request-scoped DataLoaders: every edge of the graph is fetched in batches, never per row."""
+
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from strawberry.dataloader import DataLoader
+
+if TYPE_CHECKING:
+    from graph.context import RequestContext
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def keyed_loader(
+    ctx: "RequestContext",
+    fetch: Callable[[Any, Any, Sequence[K]], Awaitable[dict[K, V]]],
+) -> DataLoader[K, V | None]:
+    """A loader over an ops function `fetch(db, user, keys) -> {key: row}` (missing → None).
+
+    The acting user is part of every fetch, so a loader can never return another user's row.
+    """
+
+    async def load(keys: list[K]) -> list[V | None]:
+        found = await fetch(ctx.db, await ctx.require_user(), keys)
+        return [found.get(key) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
+def grouped_loader(
+    ctx: "RequestContext",
+    fetch: Callable[..., Awaitable[dict[Any, list[V]]]],
+) -> DataLoader[tuple[Any, tuple[tuple[str, Any], ...]], list[V]]:
+    """A loader for one-to-many edges with arguments: key = (parent key, sorted options).
+
+    Keys sharing the same options are fetched together with one call of
+    `fetch(db, user, parent_keys, **options)`.
+    """
+
+    async def load(keys: list[tuple[Any, tuple[tuple[str, Any], ...]]]) -> list[list[V]]:
+        user = await ctx.require_user()
+        by_options: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
+        for parent, options in keys:
+            by_options.setdefault(options, []).append(parent)
+        results: dict[tuple[Any, tuple[tuple[str, Any], ...]], list[V]] = {}
+        for options, parents in by_options.items():
+            found = await fetch(ctx.db, user, parents, **dict(options))
+            for parent in parents:
+                results[(parent, options)] = found.get(parent, [])
+        return [results[key] for key in keys]
+
+    return DataLoader(load_fn=load)

@@ -1,0 +1,475 @@
+"""Recording domain: idempotent batch ingest of CloneEvents, sessions, reads and live follow.
+
+Ingest is set-based: whatever the batch size, one ingest issues the same handful of statements
+(create missing sessions, read their owners, insert the events, fold the new events into the
+session rows, announce them), so the database, not Python, sets the pace.
+"""
+
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.broadcast import Subscription
+from gateway.errors import Forbidden, Invalid, NotFound
+from gateway.services import Services
+from graph.pagination import Page, PageSpec, paginate
+from models.accounts import User
+from models.db import insert_for
+from models.recording import RecordingEvent, RecordingSession
+from models.types import utcnow
+from schema.validator import EVENT_TYPES, MAX_ERRORS_PER_ITEM, validate_event
+
+MAX_BATCH_SIZE = 1000
+SESSIONS_PAGE = PageSpec(default=50, maximum=200)
+SESSION_EVENTS_PAGE = PageSpec(default=500, maximum=2000)
+FOREIGN_SESSION = "session belongs to another user"
+# SPEC §3: the producer should not send these; the server makes sure they are never stored.
+KEYSTROKE_PRIVATE_FIELDS = ("keychar", "keycode")
+# Sequence numbers per announcement, so one message stays small whatever the batch size.
+ANNOUNCE_CHUNK = 400
+
+
+@dataclass(frozen=True)
+class ItemError:
+    index: int
+    errors: list[str]
+
+
+@dataclass
+class IngestResult:
+    accepted: int = 0
+    duplicates: int = 0
+    invalid: list[ItemError] = field(default_factory=list)
+    events: list[RecordingEvent] = field(default_factory=list)  # the newly stored ones
+
+
+@dataclass
+class _Candidate:
+    index: int
+    event: dict[str, Any]
+    occurred_at: datetime
+    payload: str
+
+
+# --- ingest -----------------------------------------------------------------------------------
+
+
+def _prepare(index: int, item: object) -> _Candidate | list[str]:
+    """Validate one item; the candidate to store, or its error messages."""
+    if (
+        isinstance(item, dict)
+        and item.get("type") == "input.keystroke"
+        and any(name in item for name in KEYSTROKE_PRIVATE_FIELDS)
+    ):
+        item = {k: v for k, v in item.items() if k not in KEYSTROKE_PRIVATE_FIELDS}
+    errors = validate_event(item)
+    if errors:
+        return errors
+    assert isinstance(item, dict)
+    payload = orjson.dumps(item).decode()
+    if "\\u0000" in payload and _contains_nul(item):
+        return ["text contains a NUL character (\\u0000), which cannot be stored"]
+    try:
+        occurred_at = datetime.fromisoformat(item["occurred_at"]).astimezone(UTC)
+    except (ValueError, OverflowError):
+        return ["occurred_at: out of the representable range once converted to UTC"]
+    return _Candidate(index=index, event=item, occurred_at=occurred_at, payload=payload)
+
+
+def _contains_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(v) for v in value)
+    return False
+
+
+async def ingest_events(
+    db: AsyncSession, services: Services, user: User, items: object
+) -> IngestResult:
+    """Store the valid, new events of a batch; report duplicates and per-item errors.
+
+    The whole batch is refused (400/403, nothing stored) only for a bad body or an account
+    that does not record; otherwise each item stands on its own.
+    """
+    if not isinstance(items, list):
+        raise Invalid("the body must be a JSON array of CloneEvents")
+    if not items:
+        raise Invalid("the batch is empty: send 1 to 1000 CloneEvents")
+    if len(items) > MAX_BATCH_SIZE:
+        raise Invalid(f"the batch has {len(items)} events; at most {MAX_BATCH_SIZE} are accepted")
+    if not user.recording_opt_in:
+        raise Forbidden("recording is turned off for this account", code="recording_disabled")
+
+    result = IngestResult()
+    invalid: dict[int, list[str]] = {}
+    candidates: dict[str, _Candidate] = {}
+    for index, item in enumerate(items):
+        prepared = _prepare(index, item)
+        if isinstance(prepared, list):
+            invalid[index] = prepared[:MAX_ERRORS_PER_ITEM]
+        elif prepared.event["id"] in candidates:
+            result.duplicates += 1  # the same id twice in one batch is stored once
+        else:
+            candidates[prepared.event["id"]] = prepared
+
+    if candidates:
+        now = utcnow()
+        by_session: dict[str, list[_Candidate]] = defaultdict(list)
+        for candidate in candidates.values():
+            by_session[candidate.event["session_id"]].append(candidate)
+        owners = await _claim_sessions(db, user, by_session, now)
+        for session_id, owner in owners.items():
+            if owner != user.id:
+                for candidate in by_session.pop(session_id):
+                    invalid[candidate.index] = [FOREIGN_SESSION]
+        stored = await _insert_events(db, user, by_session, now)
+        result.events = stored
+        result.accepted = len(stored)
+        result.duplicates += sum(len(c) for c in by_session.values()) - len(stored)
+        if stored:
+            await _fold_into_sessions(db, user, stored, now)
+            await _announce(db, services, stored)
+        await db.commit()
+    result.invalid = [ItemError(index, invalid[index]) for index in sorted(invalid)]
+    return result
+
+
+async def _claim_sessions(
+    db: AsyncSession, user: User, by_session: dict[str, list[_Candidate]], now: datetime
+) -> dict[str, uuid.UUID]:
+    """Create the sessions not seen before (locked to this user); return every session's owner.
+
+    Rows are written in id order so concurrent batches lock them in the same order.
+    """
+    rows = []
+    for session_id in sorted(by_session):
+        first = min(by_session[session_id], key=lambda c: c.occurred_at)
+        rows.append(
+            {
+                "id": session_id,
+                "user_id": user.id,
+                "source": first.event["source"],
+                "source_detail": first.event["source_detail"],
+                "started_at": first.occurred_at,
+                "has_started_event": False,
+                "event_count": 0,
+                "created_at": now,
+            }
+        )
+    insert = insert_for(db)(RecordingSession).on_conflict_do_nothing(index_elements=["id"])
+    await db.execute(insert, rows)
+    owned = await db.execute(
+        sa.select(RecordingSession.id, RecordingSession.user_id).where(
+            RecordingSession.id.in_(list(by_session))
+        )
+    )
+    return {row.id: row.user_id for row in owned}
+
+
+async def _insert_events(
+    db: AsyncSession, user: User, by_session: dict[str, list[_Candidate]], now: datetime
+) -> list[RecordingEvent]:
+    """One multi-row INSERT … ON CONFLICT DO NOTHING RETURNING: the new events only."""
+    ordered = sorted(
+        (c for group in by_session.values() for c in group), key=lambda c: c.event["id"]
+    )
+    if not ordered:
+        return []
+    rows = [
+        {
+            "user_id": user.id,
+            "id": c.event["id"],
+            "session_id": c.event["session_id"],
+            "type": c.event["type"],
+            "source": c.event["source"],
+            "source_detail": c.event["source_detail"],
+            "occurred_at": c.occurred_at,
+            "received_at": now,
+            "payload": c.payload,
+        }
+        for c in ordered
+    ]
+    insert = (
+        insert_for(db)(RecordingEvent)
+        .on_conflict_do_nothing(index_elements=["user_id", "id"])
+        .returning(RecordingEvent.seq, RecordingEvent.id)
+    )
+    inserted = {row.id: row.seq for row in await db.execute(insert, rows)}
+    return [RecordingEvent(seq=inserted[row["id"]], **row) for row in rows if row["id"] in inserted]
+
+
+async def _fold_into_sessions(
+    db: AsyncSession, user: User, events: Sequence[RecordingEvent], now: datetime
+) -> None:
+    """Apply the new events to their sessions' counters and bookends in one statement.
+
+    `session.started` sets started_at/source/source_detail whenever it arrives; without one,
+    started_at is the earliest event seen; `session.stopped` only ever moves ended_at later.
+    """
+    folded: dict[str, dict[str, Any]] = {}
+    for event in sorted(events, key=lambda e: e.seq or 0):
+        row = folded.setdefault(
+            event.session_id,
+            {
+                "id": event.session_id,
+                "user_id": user.id,
+                "source": event.source,
+                "source_detail": event.source_detail,
+                "started_at": event.occurred_at,
+                "has_started_event": False,
+                "ended_at": None,
+                "event_count": 0,
+                "last_event_at": event.occurred_at,
+                "created_at": now,
+            },
+        )
+        row["event_count"] += 1
+        row["last_event_at"] = max(row["last_event_at"], event.occurred_at)
+        if event.type == "session.started":
+            row.update(
+                has_started_event=True,
+                started_at=event.occurred_at,
+                source=event.source,
+                source_detail=event.source_detail,
+            )
+        elif not row["has_started_event"]:
+            row["started_at"] = min(row["started_at"], event.occurred_at)
+        if event.type == "session.stopped" and (
+            row["ended_at"] is None or event.occurred_at > row["ended_at"]
+        ):
+            row["ended_at"] = event.occurred_at
+
+    insert = insert_for(db)(RecordingSession)
+    new, old = insert.excluded, RecordingSession.__table__.c
+    postgres = db.bind.dialect.name == "postgresql"
+    greatest = sa.func.greatest if postgres else sa.func.max  # SQLite's 2-argument max/min
+    least = sa.func.least if postgres else sa.func.min
+    upsert = insert.on_conflict_do_update(
+        index_elements=["id"],
+        set_={
+            "event_count": old.event_count + new.event_count,
+            "last_event_at": greatest(
+                sa.func.coalesce(old.last_event_at, new.last_event_at), new.last_event_at
+            ),
+            "started_at": sa.case(
+                (new.has_started_event, new.started_at),
+                (old.has_started_event, old.started_at),
+                else_=least(sa.func.coalesce(old.started_at, new.started_at), new.started_at),
+            ),
+            "has_started_event": sa.or_(old.has_started_event, new.has_started_event),
+            "source": sa.case((new.has_started_event, new.source), else_=old.source),
+            "source_detail": sa.case(
+                (new.has_started_event, new.source_detail), else_=old.source_detail
+            ),
+            "ended_at": sa.case(
+                (
+                    sa.and_(
+                        new.ended_at.is_not(None),
+                        sa.or_(old.ended_at.is_(None), new.ended_at > old.ended_at),
+                    ),
+                    new.ended_at,
+                ),
+                else_=old.ended_at,
+            ),
+        },
+        where=old.user_id == new.user_id,
+    )
+    await db.execute(upsert, [folded[key] for key in sorted(folded)])
+
+
+def session_topic(session_id: str) -> str:
+    return f"recording.session:{session_id}"
+
+
+async def _announce(db: AsyncSession, services: Services, events: Sequence[RecordingEvent]) -> None:
+    """Tell live followers which rows are new (delivered when the transaction commits)."""
+    by_session: dict[str, list[int]] = defaultdict(list)
+    for event in events:
+        by_session[event.session_id].append(event.seq or 0)
+    messages = []
+    for session_id, seqs in by_session.items():
+        seqs.sort()
+        for start in range(0, len(seqs), ANNOUNCE_CHUNK):
+            chunk = seqs[start : start + ANNOUNCE_CHUNK]
+            messages.append((session_topic(session_id), {"seqs": chunk}))
+    await services.broadcast.publish(db, messages)
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+async def list_sessions(
+    db: AsyncSession, user: User, *, limit: int | None = None, offset: int | None = None
+) -> Page[RecordingSession]:
+    """Most recent first: by start time, then id for a stable order."""
+    stmt = (
+        sa.select(RecordingSession)
+        .where(RecordingSession.user_id == user.id)
+        .order_by(RecordingSession.started_at.desc(), RecordingSession.id.desc())
+    )
+    return await paginate(db, stmt, SESSIONS_PAGE, limit, offset)
+
+
+async def get_session(db: AsyncSession, user: User, session_id: str) -> RecordingSession:
+    session = await db.get(RecordingSession, session_id)
+    if session is None or session.user_id != user.id:
+        raise NotFound("session not found")
+    return session
+
+
+def check_event_type(event_type: str | None) -> str | None:
+    if event_type is not None and event_type not in EVENT_TYPES:
+        raise Invalid(f"type must be one of {', '.join(sorted(EVENT_TYPES))}")
+    return event_type
+
+
+async def list_session_events(
+    db: AsyncSession,
+    user: User,
+    session_id: str,
+    *,
+    event_type: str | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> Page[RecordingEvent]:
+    """Oldest first (ties by arrival). The session's own counter gives the unfiltered total."""
+    session = await get_session(db, user, session_id)
+    stmt = (
+        sa.select(RecordingEvent)
+        .where(RecordingEvent.session_id == session.id)
+        .order_by(RecordingEvent.occurred_at, RecordingEvent.seq)
+    )
+    total = session.event_count
+    if check_event_type(event_type) is not None:
+        stmt = stmt.where(RecordingEvent.type == event_type)
+        total = None
+    return await paginate(db, stmt, SESSION_EVENTS_PAGE, limit, offset, total=total)
+
+
+async def get_event(db: AsyncSession, user: User, event_id: str) -> RecordingEvent:
+    event = (
+        await db.execute(
+            sa.select(RecordingEvent).where(
+                RecordingEvent.user_id == user.id, RecordingEvent.id == event_id
+            )
+        )
+    ).scalar_one_or_none()
+    if event is None:
+        raise NotFound("event not found")
+    return event
+
+
+# --- live -------------------------------------------------------------------------------------
+
+
+class SessionFollower:
+    """New events of one session, in batches as they are committed."""
+
+    def __init__(self, services: Services, user: User, session_id: str, sub: Subscription) -> None:
+        self._services = services
+        self._user_id = user.id
+        self._session_id = session_id
+        self._subscription = sub
+
+    async def next_batch(self) -> list[RecordingEvent]:
+        message = await self._subscription.next()
+        seqs = [int(seq) for seq in message.get("seqs", [])]
+        async with self._services.database.sessions() as db:
+            rows = await db.execute(
+                sa.select(RecordingEvent)
+                .where(
+                    RecordingEvent.seq.in_(seqs),
+                    RecordingEvent.user_id == self._user_id,
+                    RecordingEvent.session_id == self._session_id,
+                )
+                .order_by(RecordingEvent.occurred_at, RecordingEvent.seq)
+            )
+            return list(rows.scalars())
+
+
+@asynccontextmanager
+async def follow_session(
+    services: Services, user: User, session_id: str
+) -> AsyncIterator[SessionFollower]:
+    """Subscribe to a session's new events; 404 for an unknown or foreign session.
+
+    The subscription is in place before this yields, so nothing committed afterwards is missed.
+    It holds no database connection while waiting.
+    """
+    async with services.database.sessions() as db:
+        await get_session(db, user, session_id)
+    async with services.broadcast.subscribe(session_topic(session_id)) as subscription:
+        yield SessionFollower(services, user, session_id, subscription)
+
+
+# --- batched lookups (the DataLoaders behind the graph's edges) --------------------------------
+
+
+async def sessions_by_id(
+    db: AsyncSession, user: User, session_ids: Sequence[str]
+) -> dict[str, RecordingSession]:
+    rows = await db.execute(
+        sa.select(RecordingSession).where(
+            RecordingSession.id.in_(list(session_ids)), RecordingSession.user_id == user.id
+        )
+    )
+    return {session.id: session for session in rows.scalars()}
+
+
+async def events_by_seq(
+    db: AsyncSession, user: User, seqs: Sequence[int]
+) -> dict[int, RecordingEvent]:
+    rows = await db.execute(
+        sa.select(RecordingEvent).where(
+            RecordingEvent.seq.in_(list(seqs)), RecordingEvent.user_id == user.id
+        )
+    )
+    return {event.seq: event for event in rows.scalars() if event.seq is not None}
+
+
+async def events_of_sessions(
+    db: AsyncSession,
+    user: User,
+    session_ids: Sequence[str],
+    *,
+    event_type: str | None,
+    limit: int | None,
+    offset: int | None,
+) -> dict[str, list[RecordingEvent]]:
+    """One page of events for each of many sessions, in one query (a window per session)."""
+    limit, offset = SESSION_EVENTS_PAGE.clamp(limit, offset)
+    position = (
+        sa.func.row_number()
+        .over(
+            partition_by=RecordingEvent.session_id,
+            order_by=(RecordingEvent.occurred_at, RecordingEvent.seq),
+        )
+        .label("position")
+    )
+    ranked = sa.select(RecordingEvent.seq, position).where(
+        RecordingEvent.session_id.in_(list(session_ids)), RecordingEvent.user_id == user.id
+    )
+    if check_event_type(event_type) is not None:
+        ranked = ranked.where(RecordingEvent.type == event_type)
+    window = ranked.subquery()
+    rows = await db.execute(
+        sa.select(RecordingEvent)
+        .join(window, window.c.seq == RecordingEvent.seq)
+        .where(window.c.position > offset, window.c.position <= offset + limit)
+        .order_by(RecordingEvent.session_id, window.c.position)
+    )
+    grouped: dict[str, list[RecordingEvent]] = {session_id: [] for session_id in session_ids}
+    for event in rows.scalars():
+        grouped[event.session_id].append(event)
+    return grouped

@@ -1,0 +1,64 @@
+"""Recording: sessions and the raw CloneEvents ingested into them.
+
+A session's id is the producer's `session_id`; the first event locks it to its user. Events are
+unique per (user, event id), which is what makes ingest idempotent per caller.
+"""
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from models.types import UtcDateTime, utcnow
+
+
+class RecordingSession(SQLModel, table=True):
+    __tablename__ = "recording_sessions"
+    __table_args__ = (
+        sa.Index("ix_recording_sessions_user_started", "user_id", "started_at", "id"),
+    )
+
+    id: str = Field(primary_key=True, sa_type=sa.String(200))
+    user_id: uuid.UUID = Field(sa_type=sa.Uuid, foreign_key="users.id", ondelete="CASCADE")
+    source: str | None = Field(default=None, sa_type=sa.String(32))
+    source_detail: str | None = Field(default=None, sa_type=sa.Text)
+    started_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # Whether a `session.started` has set `started_at` (else it is the earliest event seen).
+    has_started_event: bool = False
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    event_count: int = 0
+    last_event_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class RecordingEvent(SQLModel, table=True):
+    """One accepted CloneEvent. `payload` is the event's JSON text exactly as accepted.
+
+    It is kept as text rather than JSON/JSONB: it is never queried into, storing text is the
+    cheapest write, and reads splice it into responses without parsing it again.
+    """
+
+    __tablename__ = "recording_events"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "id", name="uq_recording_events_user_id_id"),
+        sa.Index("ix_recording_events_session_time", "session_id", "occurred_at", "seq"),
+        sa.Index(
+            "ix_recording_events_session_type_time", "session_id", "type", "occurred_at", "seq"
+        ),
+    )
+
+    seq: int | None = Field(
+        default=None, primary_key=True, sa_type=sa.BigInteger().with_variant(sa.Integer, "sqlite")
+    )  # arrival order: ties in occurred_at are broken by it
+    user_id: uuid.UUID = Field(sa_type=sa.Uuid, foreign_key="users.id", ondelete="CASCADE")
+    id: str = Field(sa_type=sa.String(200))
+    session_id: str = Field(
+        sa_type=sa.String(200), foreign_key="recording_sessions.id", ondelete="CASCADE"
+    )
+    type: str = Field(sa_type=sa.String(32))
+    source: str = Field(sa_type=sa.String(32))
+    source_detail: str | None = Field(default=None, sa_type=sa.Text)
+    occurred_at: datetime = Field(sa_type=UtcDateTime)
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    payload: str = Field(sa_type=sa.Text)
