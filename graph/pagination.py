@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.errors import Invalid
 
 T = TypeVar("T")
+MAX_OFFSET = 2**31 - 1  # far past any real list; larger values would overflow the database
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,8 @@ class PageSpec:
             raise Invalid("limit must be a non-negative integer")
         if offset < 0:
             raise Invalid("offset must be a non-negative integer")
+        if offset > MAX_OFFSET:
+            raise Invalid(f"offset must be at most {MAX_OFFSET}")
         return min(limit, self.maximum), offset
 
 

@@ -50,11 +50,22 @@ class RecordingEvent(SQLModel, table=True):
 
     seq: int | None = Field(
         default=None, primary_key=True, sa_type=sa.BigInteger().with_variant(sa.Integer, "sqlite")
-    )  # arrival order: ties in occurred_at are broken by it
+    )
+    # Arrival order, the tie-break after occurred_at: the batch's receive time in microseconds
+    # times 1024 plus the event's position in its batch. (seq cannot serve: ingest inserts in
+    # event-id order so that concurrent batches lock rows in one order.)
+    arrival: int = Field(sa_type=sa.BigInteger)
     user_id: uuid.UUID = Field(sa_type=sa.Uuid, foreign_key="users.id", ondelete="CASCADE")
     id: str = Field(sa_type=sa.String(200))
+    # Checked at commit: ingest inserts the events first and creates a session only once it
+    # has really gained an event (a re-posted event must not create an empty session).
     session_id: str = Field(
-        sa_type=sa.String(200), foreign_key="recording_sessions.id", ondelete="CASCADE"
+        sa_type=sa.String(200),
+        sa_column_args=[
+            sa.ForeignKey(
+                "recording_sessions.id", ondelete="CASCADE", deferrable=True, initially="DEFERRED"
+            )
+        ],
     )
     type: str = Field(sa_type=sa.String(32))
     source: str = Field(sa_type=sa.String(32))

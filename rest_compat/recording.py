@@ -133,11 +133,13 @@ def _session_id(request: Request) -> str:
     return request.path_params["session_id"]
 
 
+# Producer ids may contain "/" (sent URL-encoded), hence the `path` convertors; the more
+# specific session routes come first, since a `path` parameter also matches "x/events".
 routes = [
     Route("/events/", ingest, methods=["POST"]),
     Route("/events/{event_id:path}/", event_detail, methods=["GET"]),
     Route("/sessions/", sessions, methods=["GET"]),
-    Route("/sessions/{session_id}/", session_detail, methods=["GET"]),
-    Route("/sessions/{session_id}/events/", session_events, methods=["GET"]),
-    Route("/sessions/{session_id}/stream/", session_stream, methods=["GET"]),
+    Route("/sessions/{session_id:path}/events/", session_events, methods=["GET"]),
+    Route("/sessions/{session_id:path}/stream/", session_stream, methods=["GET"]),
+    Route("/sessions/{session_id:path}/", session_detail, methods=["GET"]),
 ]

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 21:06:56.296598
+Create Date: 2026-11-22 21:20:02.650924
 """
 
 from collections.abc import Sequence
@@ -37,6 +37,7 @@ def upgrade() -> None:
 
     op.create_table('recording_events',
     sa.Column('seq', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('arrival', sa.BigInteger(), nullable=False),
     sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('id', sa.String(length=200), nullable=False),
     sa.Column('session_id', sa.String(length=200), nullable=False),
@@ -46,7 +47,7 @@ def upgrade() -> None:
     sa.Column('occurred_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('payload', sa.Text(), nullable=False),
-    sa.ForeignKeyConstraint(['session_id'], ['recording_sessions.id'], name=op.f('fk_recording_events_session_id_recording_sessions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['session_id'], ['recording_sessions.id'], name=op.f('fk_recording_events_session_id_recording_sessions'), ondelete='CASCADE', initially='DEFERRED', deferrable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_recording_events_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('seq', name=op.f('pk_recording_events')),
     sa.UniqueConstraint('user_id', 'id', name='uq_recording_events_user_id_id')
