@@ -37,6 +37,8 @@ class RecordingEvent(SQLModel, table=True):
 
     It is kept as text rather than JSON/JSONB: it is never queried into, storing text is the
     cheapest write, and reads splice it into responses without parsing it again.
+    Indexes are few on purpose (each costs every ingested row): the `type` filter of a
+    session's events walks that session's range of the time index.
     """
 
     __tablename__ = "recording_events"

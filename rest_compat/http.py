@@ -1,15 +1,17 @@
 """Shared pieces of the REST face: JSON in and out, errors, pagination, the endpoint wrapper."""
 
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import orjson
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match, get_route_path
+from starlette.types import Receive, Scope, Send
 
 from gateway.errors import ApiError, Invalid, UnsupportedMediaType
 from graph.context import RequestContext
@@ -170,3 +172,60 @@ def endpoint(
         return run
 
     return wrap
+
+
+class EncodedIdRoute(BaseRoute):
+    """`<prefix><id>/[<action>/]`, matched on the still-encoded path.
+
+    Producer ids may hold any character: "/" (sent as %2F) or a newline would be decoded before
+    Starlette's regex routes see them, misrouting "run/events" or matching nothing at all.
+    `views` maps the action ("" for the resource itself) to its endpoint.
+    """
+
+    def __init__(
+        self,
+        prefix: str,
+        param: str,
+        views: Mapping[str, Callable[[Request], Awaitable[Response]]],
+        methods: Sequence[str] = ("GET",),
+    ) -> None:
+        self.prefix = prefix
+        self.param = param
+        self.views = dict(views)
+        self.methods = {method.upper() for method in methods} | (
+            {"HEAD"} if "GET" in {m.upper() for m in methods} else set()
+        )
+
+    def _resolve(self, scope: Scope) -> tuple[str, str] | None:
+        route_path = get_route_path(scope)
+        if not route_path.startswith(self.prefix):
+            return None
+        raw = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        marker = scope.get("root_path", "") + self.prefix
+        start = raw.find(marker)
+        if start < 0:
+            return None
+        parts = raw[start + len(marker) :].split("?", 1)[0].split("/")
+        if len(parts) not in (2, 3) or parts[-1] != "" or not parts[0]:
+            return None
+        action = parts[1] if len(parts) == 3 else ""
+        if action not in self.views:
+            return None
+        return unquote(parts[0]), action
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        resolved = self._resolve(scope)
+        if resolved is None:
+            return Match.NONE, {}
+        identifier, action = resolved
+        child = {"path_params": {**scope.get("path_params", {}), self.param: identifier}}
+        child["endpoint"] = self.views[action]
+        return (Match.FULL if scope["method"] in self.methods else Match.PARTIAL), child
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["method"] not in self.methods:
+            raise HTTPException(405, headers={"Allow": ", ".join(sorted(self.methods))})
+        response = await scope["endpoint"](Request(scope, receive))
+        await response(scope, receive, send)

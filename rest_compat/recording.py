@@ -3,10 +3,8 @@
 import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import unquote
 
 import orjson
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
@@ -15,7 +13,14 @@ from gateway.broadcast import SubscriberLagged
 from graph.context import RequestContext
 from graph.recording import ops
 from models.recording import RecordingEvent, RecordingSession
-from rest_compat.http import JSONResponse, endpoint, page_body, page_params, read_json
+from rest_compat.http import (
+    EncodedIdRoute,
+    JSONResponse,
+    endpoint,
+    page_body,
+    page_params,
+    read_json,
+)
 
 HEARTBEAT_S = 15.0
 LAGGED_FRAME = b'event: error\ndata: {"error": "stream fell behind", "code": "lagged"}\n\n'
@@ -135,32 +140,13 @@ def _session_id(request: Request) -> str:
     return request.path_params["session_id"]
 
 
-_SESSION_VIEWS = {"": session_detail, "events": session_events, "stream": session_stream}
-
-
-async def session_resource(request: Request) -> Response:
-    """Route `sessions/<id>/[events/|stream/]` on the still-encoded path.
-
-    Producer ids may contain "/", sent as %2F; Starlette decodes the path before matching, so
-    a session named "run/events" would otherwise be read as the events of session "run".
-    """
-    raw = request.scope.get("raw_path") or request.url.path.encode()
-    tail = raw.decode("latin-1").split("?", 1)[0].rsplit("/sessions/", 1)[-1]
-    parts = tail.split("/")
-    view = None
-    if len(parts) == 2 and parts[1] == "":
-        view = _SESSION_VIEWS[""]
-    elif len(parts) == 3 and parts[2] == "":
-        view = _SESSION_VIEWS.get(parts[1])
-    if view is None or not parts[0]:
-        raise HTTPException(404)
-    request.scope["path_params"] = {"session_id": unquote(parts[0])}
-    return await view(request)
-
-
 routes = [
     Route("/events/", ingest, methods=["POST"]),
-    Route("/events/{event_id:path}/", event_detail, methods=["GET"]),  # ids may contain "/"
+    EncodedIdRoute("/events/", "event_id", {"": event_detail}),
     Route("/sessions/", sessions, methods=["GET"]),
-    Route("/sessions/{rest:path}", session_resource, methods=["GET"]),
+    EncodedIdRoute(
+        "/sessions/",
+        "session_id",
+        {"": session_detail, "events": session_events, "stream": session_stream},
+    ),
 ]

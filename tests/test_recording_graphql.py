@@ -102,6 +102,8 @@ async def test_another_users_session_and_event_are_null(client):
 
 
 async def test_ingest_issues_a_constant_number_of_statements(client):
+    """Counted at SQLAlchemy; on PostgreSQL the COPY and its INSERT … SELECT go straight to the
+    driver (two more statements per batch, by construction also independent of its size)."""
     tokens = await signup(client)
     headers = bearer(tokens)
     counts = {}
@@ -142,3 +144,27 @@ async def test_session_events_edges_are_batched(client):
         )
         counts[sessions] = len(statements)
     assert counts[2] == counts[40], counts
+
+
+async def test_control_characters_and_backslashes_round_trip(client):
+    """PostgreSQL ingest writes COPY text itself: its escaping must lose nothing."""
+    tokens = await signup(client)
+    tricky = "tab\there\\back\\\\slash\nnew line\r\\N end"
+    events = [
+        make_event(tricky, session_id=f"s{tricky}", prompt=tricky, source_detail=tricky),
+        make_event("plain", session_id=f"s{tricky}", source_detail=None),
+    ]
+    response = await client.post("/api/recording/events/", json=events, headers=bearer(tokens))
+    assert response.json() == {"accepted": 2, "duplicates": 0, "invalid": []}
+    from urllib.parse import quote
+
+    stored = await client.get(
+        f"/api/recording/events/{quote(tricky, safe='')}/", headers=bearer(tokens)
+    )
+    body = stored.json()
+    assert body["id"] == tricky
+    assert body["session_id"] == f"s{tricky}"
+    assert body["source_detail"] == tricky
+    assert body["payload"] == events[0]
+    plain = await client.get("/api/recording/events/plain/", headers=bearer(tokens))
+    assert plain.json()["source_detail"] is None

@@ -65,8 +65,7 @@ class IngestResult:
     events: list[StoredEvent] = field(default_factory=list)  # the newly stored ones
 
 
-@dataclass
-class _Candidate:
+class _Candidate(NamedTuple):
     index: int
     event: dict[str, Any]
     occurred_at: datetime
@@ -92,10 +91,12 @@ def _prepare(index: int, item: object) -> _Candidate | list[str]:
     if "\\u0000" in payload and _contains_nul(item):
         return ["text contains a NUL character (\\u0000), which cannot be stored"]
     try:
-        occurred_at = datetime.fromisoformat(item["occurred_at"]).astimezone(UTC)
+        occurred_at = datetime.fromisoformat(item["occurred_at"])
+        if occurred_at.tzinfo is not UTC:
+            occurred_at = occurred_at.astimezone(UTC)
     except (ValueError, OverflowError):
         return ["occurred_at: out of the representable range once converted to UTC"]
-    return _Candidate(index=index, event=item, occurred_at=occurred_at, payload=payload)
+    return _Candidate(index, item, occurred_at, payload)
 
 
 def _contains_nul(value: object) -> bool:
@@ -230,43 +231,42 @@ async def _insert_events(
     if not ordered:
         return []
     base = arrival_base(now)
-    rows = [
-        (
-            base + c.index,
-            user.id,
-            c.event["id"],
-            c.event["session_id"],
-            c.event["type"],
-            c.event["source"],
-            c.event["source_detail"],
-            c.occurred_at,
-            now,
-            c.payload,
-        )
-        for c in ordered
-    ]
     if db.bind.dialect.name == "postgresql":
-        inserted = await _copy_insert_events(db, rows)
+        inserted = await _copy_insert_events(db, _copy_text(user, ordered, now, base))
     else:
         insert = (
             insert_for(db)(EVENTS)
             .on_conflict_do_nothing(index_elements=["user_id", "id"])
             .returning(EVENTS.c.seq, EVENTS.c.id)
         )
-        params = [dict(zip(_EVENT_COLUMNS, row, strict=True)) for row in rows]
+        params = [
+            {
+                "arrival": base + c.index,
+                "user_id": user.id,
+                "id": c.event["id"],
+                "session_id": c.event["session_id"],
+                "type": c.event["type"],
+                "source": c.event["source"],
+                "source_detail": c.event["source_detail"],
+                "occurred_at": c.occurred_at,
+                "received_at": now,
+                "payload": c.payload,
+            }
+            for c in ordered
+        ]
         inserted = {r.id: r.seq for r in await db.execute(insert, params)}
     return [
         StoredEvent(
-            inserted[c.event["id"]],
-            c.event["id"],
-            c.event["session_id"],
-            c.event["type"],
-            c.event["source"],
-            c.event["source_detail"],
+            inserted[event["id"]],
+            event["id"],
+            event["session_id"],
+            event["type"],
+            event["source"],
+            event["source_detail"],
             c.occurred_at,
         )
         for c in ordered
-        if c.event["id"] in inserted
+        if (event := c.event)["id"] in inserted
     ]
 
 
@@ -278,18 +278,52 @@ CREATE TEMP TABLE IF NOT EXISTS recording_events_staging (
 ) ON COMMIT DELETE ROWS
 """
 _STAGING_COPY = f"COPY recording_events_staging ({', '.join(_EVENT_COLUMNS)}) FROM STDIN"
-_STAGING_INSERT = sa.text(
+_STAGING_INSERT_SQL = (
     f"INSERT INTO recording_events ({', '.join(_EVENT_COLUMNS)}) "
     f"SELECT {', '.join(_EVENT_COLUMNS)} FROM recording_events_staging ORDER BY id "
     "ON CONFLICT (user_id, id) DO NOTHING RETURNING seq, id"
 )
 
 
-async def _copy_insert_events(db: AsyncSession, rows: list[tuple[Any, ...]]) -> dict[str, int]:
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _escape(text: str) -> str:
+    """A text field in COPY's text format (backslash escapes for the four special chars)."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.translate(_COPY_ESCAPES)
+    return text
+
+
+def _copy_text(user: User, ordered: list[_Candidate], now: datetime, base: int) -> str:
+    """The batch as COPY text, one line per event, in `_EVENT_COLUMNS` order.
+
+    `type` and `source` are schema enums and timestamps are our own isoformat, so they need no
+    escaping; the payload is orjson output, whose only special character is the backslash.
+    (`occurred_at` is the parsed value, not the producer's text, so digits past microseconds
+    are truncated exactly as on SQLite rather than rounded by PostgreSQL.)
+    """
+    user_id, received_at = str(user.id), now.isoformat()
+    null, backslash, doubled = "\\N", "\\", "\\\\"
+    lines = []
+    for c in ordered:
+        event = c.event
+        detail = event["source_detail"]
+        lines.append(
+            f"{base + c.index}\t{user_id}\t{_escape(event['id'])}\t"
+            f"{_escape(event['session_id'])}\t{event['type']}\t{event['source']}\t"
+            f"{null if detail is None else _escape(detail)}\t{c.occurred_at.isoformat()}\t"
+            f"{received_at}\t{c.payload.replace(backslash, doubled)}\n"
+        )
+    return "".join(lines)
+
+
+async def _copy_insert_events(db: AsyncSession, data: str) -> dict[str, int]:
     """PostgreSQL: COPY into a per-connection temporary table, then one INSERT … SELECT.
 
     COPY skips building and parsing a statement with thousands of parameters; measured on
     this machine it nearly doubles the database's ingest rate (MEASURED.md, bench/ingest.py).
+    The COPY text is built in one piece (`_copy_text`), cheaper than feeding rows one by one.
     """
     connection = await db.connection()
     raw = await connection.get_raw_connection()
@@ -299,9 +333,9 @@ async def _copy_insert_events(db: AsyncSession, rows: list[tuple[Any, ...]]) -> 
             await cursor.execute(_STAGING_DDL)
             raw.info["recording_staging"] = True
         async with cursor.copy(_STAGING_COPY) as copy:
-            for row in rows:
-                await copy.write_row(row)
-    return {r.id: r.seq for r in await db.execute(_STAGING_INSERT)}
+            await copy.write(data)
+        await cursor.execute(_STAGING_INSERT_SQL)
+        return {event_id: seq for seq, event_id in await cursor.fetchall()}
 
 
 async def _fold_into_sessions(

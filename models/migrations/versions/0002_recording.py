@@ -59,7 +59,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('recording_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_recording_events_session_type_time')
         batch_op.drop_index('ix_recording_events_session_time')
 
     op.drop_table('recording_events')
