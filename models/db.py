@@ -1,9 +1,10 @@
 """The database engine: one async engine per app, PostgreSQL (psycopg 3) or SQLite (aiosqlite)."""
 
 import asyncio
+import contextlib
 import functools
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -106,10 +107,25 @@ class Database:
 
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
+    _write_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
+    @contextlib.asynccontextmanager
+    async def serialized_writes(self) -> AsyncIterator[None]:
+        """On SQLite, let one write transaction of this process run at a time.
+
+        SQLite has a single writer; concurrent writers on separate connections would otherwise
+        meet its busy handler, which backs off in sleeps of up to 100 ms (seconds of tail
+        latency under load). Queueing here is fair and costs nothing. PostgreSQL: a no-op.
+        """
+        if self.engine.dialect.name != "sqlite":
+            yield
+            return
+        async with self._write_lock:
+            yield
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -139,31 +139,41 @@ async def ingest_events(
             candidates[prepared.event["id"]] = prepared
 
     if candidates:
-        now = utcnow()
-        by_session: dict[str, list[_Candidate]] = defaultdict(list)
-        for candidate in candidates.values():
-            by_session[candidate.event["session_id"]].append(candidate)
-        owners = await _session_owners(db, list(by_session))
-        for session_id, owner in owners.items():
-            if owner != user.id:
-                for candidate in by_session.pop(session_id):
-                    invalid[candidate.index] = [FOREIGN_SESSION]
-        stored = await _insert_events(db, user, by_session, now)
-        if stored:
-            lost = await _fold_into_sessions(db, user, stored, now)
-            if lost:  # another user created one of these sessions a moment ago
-                stored = await _withdraw(db, user, stored, lost, invalid, candidates)
-            await _announce(db, services, stored)
-        result.events = stored
-        result.accepted = len(stored)
-        result.duplicates += (
-            len(candidates)
-            - len(stored)
-            - sum(1 for c in candidates.values() if c.index in invalid)
-        )
-        await db.commit()
+        async with services.database.serialized_writes():
+            await _store(db, services, user, candidates, invalid, result)
     result.invalid = [ItemError(index, invalid[index]) for index in sorted(invalid)]
     return result
+
+
+async def _store(
+    db: AsyncSession,
+    services: Services,
+    user: User,
+    candidates: dict[str, _Candidate],
+    invalid: dict[int, list[str]],
+    result: IngestResult,
+) -> None:
+    """The write half of ingest: one transaction, a constant number of statements."""
+    now = utcnow()
+    by_session: dict[str, list[_Candidate]] = defaultdict(list)
+    for candidate in candidates.values():
+        by_session[candidate.event["session_id"]].append(candidate)
+    owners = await _session_owners(db, list(by_session))
+    for session_id, owner in owners.items():
+        if owner != user.id:
+            for candidate in by_session.pop(session_id):
+                invalid[candidate.index] = [FOREIGN_SESSION]
+    stored = await _insert_events(db, user, by_session, now)
+    if stored:
+        lost = await _fold_into_sessions(db, user, stored, now)
+        if lost:  # another user created one of these sessions a moment ago
+            stored = await _withdraw(db, user, stored, lost, invalid, candidates)
+        await _announce(db, services, stored)
+    result.events = stored
+    result.accepted = len(stored)
+    foreign = sum(1 for c in candidates.values() if c.index in invalid)
+    result.duplicates += len(candidates) - len(stored) - foreign
+    await db.commit()
 
 
 async def _session_owners(db: AsyncSession, session_ids: list[str]) -> dict[str, uuid.UUID]:
