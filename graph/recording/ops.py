@@ -5,6 +5,7 @@ Ingest is set-based: whatever the batch size, one ingest issues the same handful
 session rows, announce them), so the database, not Python, sets the pace.
 """
 
+import functools
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
@@ -15,6 +16,8 @@ from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.broadcast import Subscription
@@ -348,6 +351,46 @@ async def _copy_insert_events(db: AsyncSession, data: str) -> dict[str, int]:
         return {event_id: seq for seq, event_id in await cursor.fetchall()}
 
 
+@functools.cache
+def _session_fold_statement(dialect: str) -> Any:
+    """The sessions upsert of `_fold_into_sessions`, built once per dialect (it is large)."""
+    insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(SESSIONS)
+    new, old = insert.excluded, SESSIONS.c
+    postgres = dialect == "postgresql"
+    greatest = sa.func.greatest if postgres else sa.func.max  # SQLite's 2-argument max/min
+    least = sa.func.least if postgres else sa.func.min
+    return insert.on_conflict_do_update(
+        index_elements=["id"],
+        set_={
+            "event_count": old.event_count + new.event_count,
+            "last_event_at": greatest(
+                sa.func.coalesce(old.last_event_at, new.last_event_at), new.last_event_at
+            ),
+            "started_at": sa.case(
+                (new.has_started_event, new.started_at),
+                (old.has_started_event, old.started_at),
+                else_=least(sa.func.coalesce(old.started_at, new.started_at), new.started_at),
+            ),
+            "has_started_event": sa.or_(old.has_started_event, new.has_started_event),
+            "source": sa.case((new.has_started_event, new.source), else_=old.source),
+            "source_detail": sa.case(
+                (new.has_started_event, new.source_detail), else_=old.source_detail
+            ),
+            "ended_at": sa.case(
+                (
+                    sa.and_(
+                        new.ended_at.is_not(None),
+                        sa.or_(old.ended_at.is_(None), new.ended_at > old.ended_at),
+                    ),
+                    new.ended_at,
+                ),
+                else_=old.ended_at,
+            ),
+        },
+        where=old.user_id == new.user_id,
+    ).returning(SESSIONS.c.id)
+
+
 async def _fold_into_sessions(
     db: AsyncSession, user: User, events: Sequence[StoredEvent], now: datetime
 ) -> set[str]:
@@ -392,41 +435,7 @@ async def _fold_into_sessions(
         ):
             row["ended_at"] = event.occurred_at
 
-    insert = insert_for(db)(SESSIONS)
-    new, old = insert.excluded, SESSIONS.c
-    postgres = db.bind.dialect.name == "postgresql"
-    greatest = sa.func.greatest if postgres else sa.func.max  # SQLite's 2-argument max/min
-    least = sa.func.least if postgres else sa.func.min
-    upsert = insert.on_conflict_do_update(
-        index_elements=["id"],
-        set_={
-            "event_count": old.event_count + new.event_count,
-            "last_event_at": greatest(
-                sa.func.coalesce(old.last_event_at, new.last_event_at), new.last_event_at
-            ),
-            "started_at": sa.case(
-                (new.has_started_event, new.started_at),
-                (old.has_started_event, old.started_at),
-                else_=least(sa.func.coalesce(old.started_at, new.started_at), new.started_at),
-            ),
-            "has_started_event": sa.or_(old.has_started_event, new.has_started_event),
-            "source": sa.case((new.has_started_event, new.source), else_=old.source),
-            "source_detail": sa.case(
-                (new.has_started_event, new.source_detail), else_=old.source_detail
-            ),
-            "ended_at": sa.case(
-                (
-                    sa.and_(
-                        new.ended_at.is_not(None),
-                        sa.or_(old.ended_at.is_(None), new.ended_at > old.ended_at),
-                    ),
-                    new.ended_at,
-                ),
-                else_=old.ended_at,
-            ),
-        },
-        where=old.user_id == new.user_id,
-    ).returning(SESSIONS.c.id)
+    upsert = _session_fold_statement(db.bind.dialect.name)
     written = await db.execute(upsert, [folded[key] for key in sorted(folded)])
     return set(folded) - set(written.scalars())
 
