@@ -11,14 +11,22 @@ from graph.context import RequestContext
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
+def _url_holds_nul(scope: Scope) -> bool:
+    """No stored value may contain U+0000 (PostgreSQL refuses it), so no URL may carry one."""
+    raw = scope.get("raw_path") or b""
+    return "\x00" in scope.get("path", "") or b"%00" in raw or b"%00" in scope["query_string"]
+
+
 async def _reply_too_large(send: Send) -> None:
-    body = orjson.dumps(
-        {"error": f"request body exceeds {MAX_BODY_BYTES} bytes", "code": "payload_too_large"}
-    )
+    await _reply(send, 413, f"request body exceeds {MAX_BODY_BYTES} bytes", "payload_too_large")
+
+
+async def _reply(send: Send, status: int, message: str, code: str) -> None:
+    body = orjson.dumps({"error": message, "code": code})
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
@@ -41,6 +49,9 @@ class RequestScopeMiddleware:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        if scope["type"] == "http" and _url_holds_nul(scope):
+            await _reply(send, 400, "the URL contains a NUL character (%00)", "invalid")
+            return
         if scope["type"] == "http":
             declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:

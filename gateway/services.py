@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from gateway.auth import TokenSigner
 from gateway.broadcast import Broadcast, create_broadcast
+from gateway.llm import ModelClient
 from gateway.settings import Settings
 from models.db import Database, create_database, normalize_url
 
@@ -15,6 +16,7 @@ class Services:
     database: Database
     signer: TokenSigner
     broadcast: Broadcast
+    llm: ModelClient
 
     @classmethod
     def create(cls, settings: Settings) -> "Services":
@@ -27,8 +29,10 @@ class Services:
                 refresh_ttl=timedelta(days=settings.refresh_ttl_days),
             ),
             broadcast=create_broadcast(normalize_url(settings.database_url, asynchronous=True)),
+            llm=ModelClient(settings),
         )
 
     async def aclose(self) -> None:
+        await self.llm.aclose()
         await self.broadcast.aclose()
         await self.database.dispose()

@@ -6,17 +6,19 @@ from strawberry.extensions import DisableIntrospection
 from gateway.settings import Settings
 from graph.accounts.resolvers import AccountsMutation, AccountsQuery
 from graph.errors import ApiErrorExtension
+from graph.jobs.resolvers import JobsQuery
+from graph.memory.resolvers import MemoryMutation, MemoryQuery
 from graph.recording.resolvers import RecordingMutation, RecordingQuery, RecordingSubscription
 from graph.recording.types import EVENT_TYPES
 
 
 @strawberry.type
-class Query(AccountsQuery, RecordingQuery):
+class Query(AccountsQuery, RecordingQuery, MemoryQuery, JobsQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountsMutation, RecordingMutation):
+class Mutation(AccountsMutation, RecordingMutation, MemoryMutation):
     pass
 
 

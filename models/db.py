@@ -36,6 +36,21 @@ def is_sqlite(url: str | URL) -> bool:
     return make_url(str(url) if isinstance(url, URL) else url).get_backend_name() == "sqlite"
 
 
+def _casefold(value: object) -> object:
+    return value.casefold() if isinstance(value, str) else value
+
+
+def fold_case(db: AsyncSession, expression: Any) -> Any:
+    """SQL that case-folds text the same way on both databases (compare with `str.casefold`).
+
+    PostgreSQL's lower() is Unicode-aware under UTF-8 locales; SQLite's is ASCII-only, so
+    SQLite connections get a `casefold` function (registered in `_configure_sqlite`).
+    """
+    if db.bind.dialect.name == "sqlite":
+        return sa.func.casefold(expression)
+    return sa.func.lower(expression)
+
+
 def _configure_sqlite(engine: sa.Engine) -> None:
     """WAL lets readers run beside the writer; foreign keys are off by default in SQLite."""
 
@@ -47,6 +62,10 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
+        # SQLite's lower() folds ASCII only; case-insensitive search needs Unicode folding.
+        dbapi_connection.create_function(  # type: ignore[attr-defined]
+            "casefold", 1, _casefold, deterministic=True
+        )
 
 
 def create_sync_engine(url: str) -> sa.Engine:
@@ -62,14 +81,29 @@ class SerialAsyncSession(AsyncSession):
     """An AsyncSession that concurrent coroutines of one request may share.
 
     GraphQL resolves sibling fields concurrently, but a session (one connection) can only run
-    one statement at a time; a lock makes each call wait its turn instead of failing. Mutations
-    run serially per the GraphQL spec, so a write's statements are never interleaved with
-    another write's.
+    one statement at a time; a lock makes each call wait its turn instead of failing. The lock
+    is reentrant per task, since some methods delegate to others (`scalars` calls `execute`).
+    Mutations run serially per the GraphQL spec, so a write's statements are never interleaved
+    with another write's.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._serial = asyncio.Lock()
+        self._serial_owner: asyncio.Task[Any] | None = None
+
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None and self._serial_owner is task:
+            yield  # already ours: a method calling another one
+            return
+        async with self._serial:
+            self._serial_owner = task
+            try:
+                yield
+            finally:
+                self._serial_owner = None
 
 
 def _serialized(name: str) -> Callable[..., Any]:
@@ -77,7 +111,7 @@ def _serialized(name: str) -> Callable[..., Any]:
 
     @functools.wraps(method)
     async def call(self: SerialAsyncSession, *args: Any, **kwargs: Any) -> Any:
-        async with self._serial:
+        async with self._turn():
             return await method(self, *args, **kwargs)
 
     return call
@@ -96,6 +130,7 @@ for _name in (
     "commit",
     "rollback",
     "close",
+    "connection",
     "run_sync",
 ):
     setattr(SerialAsyncSession, _name, _serialized(_name))

@@ -2,7 +2,7 @@
 
 import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlencode
 
@@ -13,11 +13,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, get_route_path
 from starlette.types import Receive, Scope, Send
 
+from gateway import jsonio
 from gateway.errors import ApiError, Invalid, UnsupportedMediaType
 from graph.context import RequestContext
 from graph.pagination import Page, PageSpec
 
-_JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthenticated",
@@ -36,7 +36,7 @@ class JSONResponse(Response):
     media_type = "application/json"
 
     def render(self, content: Any) -> bytes:
-        return orjson.dumps(content, option=_JSON_OPTIONS)
+        return jsonio.dumps(content)
 
 
 def no_content() -> Response:
@@ -117,7 +117,10 @@ def query_datetime(request: Request, name: str) -> datetime | None:
         raise Invalid(f"{name} must be an ISO-8601 datetime, not {raw!r}") from None
     if value.tzinfo is None:
         raise Invalid(f"{name} must carry a time zone (for example 2026-05-05T12:00:00Z)")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise Invalid(f"{name} is out of range once converted to UTC") from None
 
 
 def page_params(request: Request, spec: PageSpec) -> tuple[int, int]:

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
+from gateway import jsonio
 from gateway.broadcast import SubscriberLagged
 from graph.context import RequestContext
 from graph.recording import ops
@@ -124,7 +125,7 @@ async def session_stream(request: Request, ctx: RequestContext) -> Response:
                     yield LAGGED_FRAME
                     return
                 for event in batch:
-                    data = orjson.dumps(event_json(event), option=orjson.OPT_UTC_Z)
+                    data = jsonio.dumps(event_json(event))
                     yield b"event: clone_event\ndata: " + data + b"\n\n"
                     if event.type == "session.stopped":
                         return

@@ -207,3 +207,18 @@ def start_server(database_url: str, clean_database: None) -> Iterator[Callable[.
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture
+def fake_anthropic() -> Iterator[Any]:
+    """A local fake of the Anthropic Messages API for the real SDK (see tests/fakes/anthropic.py).
+
+    Use it with `make_client(anthropic_api_key="test-key", anthropic_base_url=fake.url)`.
+    """
+    from tests.fakes.anthropic import FakeAnthropic
+
+    fake = FakeAnthropic().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()

@@ -625,3 +625,14 @@ async def events_of_sessions(
     for event in rows.scalars():
         grouped[event.session_id].append(event)
     return grouped
+
+
+async def events_by_id(
+    db: AsyncSession, user: User, event_ids: Sequence[str]
+) -> dict[str, RecordingEvent]:
+    rows = await db.execute(
+        sa.select(RecordingEvent).where(
+            RecordingEvent.id.in_(list(event_ids)), RecordingEvent.user_id == user.id
+        )
+    )
+    return {event.id: event for event in rows.scalars()}

@@ -1,0 +1,36 @@
+"""Jobs in GraphQL: thin resolvers over `graph.jobs.ops` (read-only; jobs are written by the
+calls they record)."""
+
+import strawberry
+
+from gateway.errors import NotFound
+from graph.info import Info
+from graph.jobs import ops
+from graph.jobs.types import JobType
+
+
+@strawberry.type
+class JobsQuery:
+    @strawberry.field(description="Your job records, newest first, optionally by kind or status.")
+    async def jobs(
+        self,
+        info: Info,
+        kind: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[JobType]:
+        ctx = info.context
+        page = await ops.list_jobs(
+            ctx.db, await ctx.require_user(), kind=kind, status=status, limit=limit, offset=offset
+        )
+        return [JobType.from_row(job) for job in page.items]
+
+    @strawberry.field(description="One of your jobs by its UUID, or null.")
+    async def job(self, info: Info, job_id: strawberry.ID) -> JobType | None:
+        ctx = info.context
+        try:
+            job = await ops.get_job(ctx.db, await ctx.require_user(), job_id)
+        except NotFound:
+            return None
+        return JobType.from_row(job)

@@ -1,0 +1,282 @@
+"""GraphQL types of the memory domain, with provenance edges in both directions.
+
+Fact → episodes → raw memories → recorded event, and back (episode → facts, raw → episode);
+every edge goes through a request-scoped DataLoader scoped to the caller.
+"""
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from gateway.jsonio import jsonable
+from graph.info import Info
+from graph.loaders import keyed_loader
+from graph.memory import ops
+from graph.memory.shapes import context_json
+from models.memory import EpisodicMemory, RawMemory, SemanticMemory, UserProfile
+
+if TYPE_CHECKING:
+    from graph.recording.types import Event
+
+
+def _grouped_by_id(fetch: Any) -> Any:
+    """A loader over `fetch(db, user, ids) -> {id: [rows]}` (missing → [])."""
+
+    def factory(ctx: Any) -> Any:
+        from strawberry.dataloader import DataLoader
+
+        async def load(keys: list[uuid.UUID]) -> list[list[Any]]:
+            found = await fetch(ctx.db, await ctx.require_user(), keys)
+            return [found.get(key, []) for key in keys]
+
+        return DataLoader(load_fn=load)
+
+    return factory
+
+
+def raw_loader(ctx: Any) -> Any:
+    return keyed_loader(ctx, ops.raw_by_ids)
+
+
+def episode_loader(ctx: Any) -> Any:
+    return keyed_loader(ctx, ops.episodes_by_ids)
+
+
+def fact_loader(ctx: Any) -> Any:
+    return keyed_loader(ctx, ops.facts_by_ids)
+
+
+episode_raw_loader = _grouped_by_id(ops.raw_of_episodes)
+fact_episodes_loader = _grouped_by_id(ops.episodes_of_facts)
+episode_facts_loader = _grouped_by_id(ops.facts_of_episodes)
+
+
+def event_by_id_loader(ctx: Any) -> Any:
+    from graph.recording import ops as recording_ops
+
+    return keyed_loader(ctx, recording_ops.events_by_id)
+
+
+@strawberry.type(name="RawMemory")
+class RawMemoryType(relay.Node):
+    node_key: relay.NodeID[str]
+    raw_id: strawberry.ID
+    source: str
+    source_detail: str | None
+    kind: str
+    content: str
+    payload: JSON
+    occurred_at: datetime
+    session_id: str | None
+    recording_event_id: str | None
+    episode_id: strawberry.ID | None
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: RawMemory) -> "RawMemoryType":
+        return cls(
+            node_key=str(row.id),
+            raw_id=strawberry.ID(str(row.id)),
+            source=row.source,
+            source_detail=row.source_detail,
+            kind=row.kind,
+            content=row.content,
+            payload=row.payload,
+            occurred_at=row.occurred_at,
+            session_id=row.session_id,
+            recording_event_id=row.recording_event_id,
+            episode_id=strawberry.ID(str(row.episode_id)) if row.episode_id else None,
+            created_at=row.created_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: list[str], required: bool = False
+    ) -> list["RawMemoryType | None"]:
+        rows = await info.context.loader(raw_loader).load_many(_uuids(node_ids))
+        return [cls.from_row(row) if row else None for row in rows]
+
+    @strawberry.field(description="The episode that cites this row, if any.")
+    async def episode(self, info: Info) -> "EpisodeType | None":
+        if self.episode_id is None:
+            return None
+        row = await info.context.loader(episode_loader).load(uuid.UUID(self.episode_id))
+        return EpisodeType.from_row(row) if row else None
+
+    @strawberry.field(description="The recorded event this row was derived from, if any.")
+    async def event(
+        self, info: Info
+    ) -> Annotated["Event", strawberry.lazy("graph.recording.types")] | None:
+        if self.recording_event_id is None:
+            return None
+        from graph.recording.types import event_from_row
+
+        row = await info.context.loader(event_by_id_loader).load(self.recording_event_id)
+        return event_from_row(row) if row else None
+
+
+@strawberry.type(name="Episode")
+class EpisodeType(relay.Node):
+    node_key: relay.NodeID[str]
+    episode_id: strawberry.ID
+    title: str
+    summary: str
+    started_at: datetime
+    ended_at: datetime
+    sources: list[str]
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: EpisodicMemory) -> "EpisodeType":
+        return cls(
+            node_key=str(row.id),
+            episode_id=strawberry.ID(str(row.id)),
+            title=row.title,
+            summary=row.summary,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            sources=list(row.sources),
+            tags=list(row.tags),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: list[str], required: bool = False
+    ) -> list["EpisodeType | None"]:
+        rows = await info.context.loader(episode_loader).load_many(_uuids(node_ids))
+        return [cls.from_row(row) if row else None for row in rows]
+
+    @strawberry.field(description="The raw memories this episode cites, oldest first.")
+    async def raw_memories(self, info: Info) -> list[RawMemoryType]:
+        rows = await info.context.loader(episode_raw_loader).load(uuid.UUID(self.episode_id))
+        return [RawMemoryType.from_row(row) for row in rows]
+
+    @strawberry.field(description="The facts that cite this episode.")
+    async def facts(self, info: Info) -> list["FactType"]:
+        rows = await info.context.loader(episode_facts_loader).load(uuid.UUID(self.episode_id))
+        return [FactType.from_row(row) for row in rows]
+
+
+@strawberry.type(name="Fact")
+class FactType(relay.Node):
+    node_key: relay.NodeID[str]
+    fact_id: strawberry.ID
+    text: str
+    kind: str
+    importance: float
+    confidence: float
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: SemanticMemory) -> "FactType":
+        return cls(
+            node_key=str(row.id),
+            fact_id=strawberry.ID(str(row.id)),
+            text=row.text,
+            kind=row.kind,
+            importance=row.importance,
+            confidence=row.confidence,
+            tags=list(row.tags),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: Info, node_ids: list[str], required: bool = False
+    ) -> list["FactType | None"]:
+        rows = await info.context.loader(fact_loader).load_many(_uuids(node_ids))
+        return [cls.from_row(row) if row else None for row in rows]
+
+    @strawberry.field(description="The episodes this fact cites.")
+    async def episodes(self, info: Info) -> list[EpisodeType]:
+        rows = await info.context.loader(fact_episodes_loader).load(uuid.UUID(self.fact_id))
+        return [EpisodeType.from_row(row) for row in rows]
+
+
+@strawberry.type(name="Profile")
+class ProfileType:
+    display_name: str
+    summary: str
+    attributes: JSON
+    updated_at: datetime
+
+    @classmethod
+    def from_row(cls, row: UserProfile) -> "ProfileType":
+        return cls(
+            display_name=row.display_name,
+            summary=row.summary,
+            attributes=row.attributes,
+            updated_at=row.updated_at,
+        )
+
+
+@strawberry.type
+class ContextBundleType:
+    profile: ProfileType | None
+    facts: list[FactType]
+    episodes: list[EpisodeType]
+    raw: list[RawMemoryType]
+    meta: JSON
+    snapshot: JSON = strawberry.field(description="The bundle exactly as REST returns it.")
+
+    @classmethod
+    def from_bundle(cls, bundle: ops.ContextBundle) -> "ContextBundleType":
+        snapshot = jsonable(context_json(bundle))
+        return cls(
+            profile=ProfileType.from_row(bundle.profile) if bundle.profile else None,
+            facts=[FactType.from_row(view.fact) for view in bundle.facts],
+            episodes=[EpisodeType.from_row(view.episode) for view in bundle.episodes],
+            raw=[RawMemoryType.from_row(row) for row in bundle.raw],
+            meta=snapshot["meta"],
+            snapshot=snapshot,
+        )
+
+
+@strawberry.type
+class MemoryStats:
+    raw: int
+    episodes: int
+    facts: int
+    facts_last_updated_at: datetime | None
+    profile_exists: bool
+    profile_updated_at: datetime | None
+
+
+@strawberry.type
+class SyncResultType:
+    created: int
+    skipped: int
+
+
+def _uuids(values: list[str]) -> list[uuid.UUID]:
+    """Node ids that are not UUIDs name nothing (they resolve to null, like missing rows)."""
+    parsed = []
+    for value in values:
+        try:
+            parsed.append(uuid.UUID(str(value)))
+        except ValueError:
+            parsed.append(uuid.UUID(int=0))
+    return parsed
+
+
+@strawberry.type
+class EpisodePromotionResult:
+    episodes: list[EpisodeType]
+    job_id: strawberry.ID | None
+
+
+@strawberry.type
+class FactPromotionResult:
+    facts: list[FactType]
+    job_id: strawberry.ID | None
