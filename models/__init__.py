@@ -16,8 +16,8 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-from models import accounts, jobs, memory, recording  # noqa: E402  (tables after the convention)
+from models import accounts, jobs, memory, predictions, recording  # noqa: E402
 
 metadata = SQLModel.metadata
 
-__all__ = ["accounts", "jobs", "memory", "metadata", "recording"]
+__all__ = ["accounts", "jobs", "memory", "metadata", "predictions", "recording"]

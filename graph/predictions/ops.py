@@ -1,0 +1,367 @@
+"""Prediction domain: what would the user reply? Ask the model with the memory bundle, decide
+auto or escalated, record the outcome, and report precision and automation.
+
+Every model call goes through the shared client and leaves a job record; the exact context
+bundle the model saw is stored with the prediction.
+"""
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.errors import Invalid, NotFound, UpstreamError
+from gateway.jsonio import jsonable
+from gateway.llm import ToolCall
+from gateway.services import Services
+from graph.jobs.ops import record_model_call, set_job_related
+from graph.memory import validate as v
+from graph.memory.ops import ContextBundle, ContextRequest, build_context
+from graph.memory.shapes import context_json
+from graph.pagination import Page, PageSpec, paginate
+from graph.predictions.prompts import PREDICTIONS_TOOL, system_prompt, user_message
+from models.accounts import User
+from models.predictions import FEEDBACK_STATUSES, PREDICTION_STATUSES, Prediction
+from models.types import utcnow
+
+PREDICTIONS_PAGE = PageSpec(default=50, maximum=200)
+K_DEFAULT, K_MAX = 1, 10
+THRESHOLD_DEFAULT = 0.8
+AGENT_MAX, INPUT_MAX, RESPONSE_MAX, REASONING_MAX = 200, 100_000, 20_000, 4_000
+PREDICT_FIELDS = {
+    "agent",
+    "agent_input",
+    "k",
+    "threshold",
+    "model",
+    "recency_minutes",
+    "session_id",
+}
+
+
+@dataclass(frozen=True)
+class PredictRequest:
+    agent: str
+    agent_input: str
+    k: int = K_DEFAULT
+    threshold: float = THRESHOLD_DEFAULT
+    model: str | None = None
+    recency_minutes: int = 60
+    session_id: str | None = None
+
+    @classmethod
+    def parse(cls, data: Mapping[str, Any]) -> "PredictRequest":
+        """SPEC §6 defaults and ranges; anything out of range is a 400."""
+        v.check_fields(data, PREDICT_FIELDS, "a prediction request")
+        model = data.get("model")
+        if model is not None and not isinstance(model, str):
+            raise Invalid("model must be a string")
+        return cls(
+            agent=v.text(data.get("agent"), "agent", max_length=AGENT_MAX, required=True),
+            agent_input=v.text(
+                data.get("agent_input"), "agent_input", max_length=INPUT_MAX, required=True
+            ),
+            k=K_DEFAULT if data.get("k") is None else v.integer(data["k"], "k", 1, K_MAX),
+            threshold=THRESHOLD_DEFAULT
+            if data.get("threshold") is None
+            else v.unit_interval(data["threshold"], "threshold"),
+            model=model,
+            recency_minutes=60
+            if data.get("recency_minutes") is None
+            else v.integer(data["recency_minutes"], "recency_minutes", 1, 10080),
+            session_id=v.optional_text(data.get("session_id"), "session_id", max_length=200),
+        )
+
+
+@dataclass
+class Candidate:
+    response: str
+    confidence: float
+    raw_confidence: float
+    reasoning: str
+    stop_recommended: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "response": self.response,
+            "confidence": self.confidence,
+            "raw_confidence": self.raw_confidence,
+            "reasoning": self.reasoning,
+            "stop_recommended": self.stop_recommended,
+        }
+
+
+def _clamp(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return 0.0
+    return min(1.0, max(0.0, float(value)))
+
+
+def parse_candidates(answer: Mapping[str, Any], k: int) -> list[Candidate]:
+    """The model's candidates, cleaned, ranked by confidence, at most k; none usable → 502."""
+    proposed = answer.get("candidates")
+    candidates = []
+    for item in proposed if isinstance(proposed, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("response"), str):
+            continue
+        confidence = _clamp(item.get("confidence"))
+        reasoning = item.get("reasoning")
+        candidates.append(
+            Candidate(
+                response=item["response"][:RESPONSE_MAX],
+                confidence=confidence,
+                raw_confidence=confidence,
+                reasoning=reasoning[:REASONING_MAX] if isinstance(reasoning, str) else "",
+                stop_recommended=item.get("stop_recommended") is True,
+            )
+        )
+    if not candidates:
+        raise UpstreamError(
+            "the model's answer held no usable candidate", code="invalid_model_answer"
+        )
+    candidates.sort(key=lambda c: c.confidence, reverse=True)
+    return candidates[:k]
+
+
+async def _ask_model(
+    services: Services,
+    user: User,
+    request: PredictRequest,
+    model: str,
+    bundle: ContextBundle,
+) -> tuple[list[Candidate], ToolCall, uuid.UUID]:
+    """One model call with its job; an unusable answer fails the job like an upstream error."""
+    candidates: list[Candidate] = []
+
+    async def call() -> ToolCall:
+        answer = await services.llm.call_tool(
+            model=model,
+            system=system_prompt(user, bundle),
+            messages=[user_message(request.agent, request.agent_input, request.k)],
+            tool_name=PREDICTIONS_TOOL["name"],
+            tool_description=PREDICTIONS_TOOL["description"],
+            input_schema=PREDICTIONS_TOOL["input_schema"],
+        )
+        candidates.extend(parse_candidates(answer.input, request.k))
+        return answer
+
+    answer, job = await record_model_call(services, user, kind="predict", model=model, call=call)
+    return candidates, answer, job.id
+
+
+async def predict(
+    db: AsyncSession, services: Services, user: User, request: PredictRequest
+) -> Prediction:
+    """Build the memory bundle, ask for top-k replies, calibrate, decide auto or escalated."""
+    model = services.llm.resolve_model(request.model)
+    bundle = await build_context(db, user, ContextRequest(recency_minutes=request.recency_minutes))
+    snapshot = jsonable(context_json(bundle))
+    calibration = await calibration_for(db, user)
+    await db.commit()  # end the read transaction before the (slow) model call
+    candidates, answer, job_id = await _ask_model(services, user, request, model, bundle)
+    return await _store(
+        db, services, user, request, model, candidates, answer, job_id, snapshot, calibration
+    )
+
+
+async def _store(
+    db: AsyncSession,
+    services: Services,
+    user: User,
+    request: PredictRequest,
+    model: str,
+    candidates: list[Candidate],
+    answer: ToolCall,
+    job_id: uuid.UUID,
+    snapshot: dict[str, Any],
+    calibration: Any,
+) -> Prediction:
+    if calibration is not None:
+        for candidate in candidates:
+            candidate.confidence = calibration.apply(candidate.raw_confidence)
+        candidates.sort(key=lambda c: c.confidence, reverse=True)
+    best = candidates[0]
+    now = utcnow()
+    automatic = best.confidence >= request.threshold
+    prediction = Prediction(
+        user_id=user.id,
+        kind="predict",
+        agent=request.agent,
+        agent_input=request.agent_input,
+        session_id=request.session_id,
+        model=model,
+        k=request.k,
+        threshold=request.threshold,
+        status="auto" if automatic else "escalated",
+        predicted_response=best.response,
+        confidence=best.confidence,
+        raw_confidence=best.raw_confidence,
+        reasoning=best.reasoning,
+        stop_recommended=best.stop_recommended,
+        candidates=[candidate.as_json() for candidate in candidates],
+        latency_ms=answer.latency_ms,
+        input_tokens=answer.input_tokens,
+        output_tokens=answer.output_tokens,
+        context_snapshot=snapshot,
+        acted_at=now if automatic else None,
+        created_at=now,
+    )
+    db.add(prediction)
+    await services.broadcast.publish(db, [(predictions_topic(user.id), {"id": str(prediction.id)})])
+    await db.commit()
+    await set_job_related(services, job_id, str(prediction.id))
+    return prediction
+
+
+def predictions_topic(user_id: uuid.UUID) -> str:
+    return f"predictions.user:{user_id}"
+
+
+# --- reads ------------------------------------------------------------------------------------
+
+
+async def get_prediction(db: AsyncSession, user: User, prediction_id: uuid.UUID) -> Prediction:
+    prediction = await db.get(Prediction, prediction_id)
+    if prediction is None or prediction.user_id != user.id:
+        raise NotFound("prediction not found")
+    return prediction
+
+
+def _window(stmt: sa.Select[Any], since: datetime | None, until: datetime | None) -> Any:
+    if since is not None and until is not None and since > until:
+        raise Invalid("since must not be later than until")
+    if since is not None:
+        stmt = stmt.where(Prediction.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(Prediction.created_at <= until)
+    return stmt
+
+
+async def list_predictions(
+    db: AsyncSession,
+    user: User,
+    *,
+    status: str | None = None,
+    agent: str | None = None,
+    session_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int | None = None,
+    offset: int | None = None,
+) -> Page[Prediction]:
+    """Newest first."""
+    stmt = sa.select(Prediction).where(Prediction.user_id == user.id)
+    if status is not None:
+        stmt = stmt.where(Prediction.status == v.choice(status, "status", PREDICTION_STATUSES))
+    if agent is not None:
+        stmt = stmt.where(Prediction.agent == agent)
+    if session_id is not None:
+        stmt = stmt.where(Prediction.session_id == session_id)
+    stmt = _window(stmt, since, until).order_by(Prediction.created_at.desc(), Prediction.id.desc())
+    return await paginate(db, stmt, PREDICTIONS_PAGE, limit, offset)
+
+
+# --- feedback ---------------------------------------------------------------------------------
+
+
+async def submit_feedback(
+    db: AsyncSession, user: User, prediction_id: uuid.UUID, data: Mapping[str, Any]
+) -> Prediction:
+    """What the user actually did. `accepted` defaults the reply to the prediction's;
+    `edited` requires it; the prediction takes the feedback's status."""
+    v.check_fields(data, {"status", "actual_response"}, "feedback")
+    status = v.choice(data.get("status"), "status", FEEDBACK_STATUSES)
+    actual = v.optional_text(data.get("actual_response"), "actual_response", max_length=INPUT_MAX)
+    prediction = await get_prediction(db, user, prediction_id)
+    if status == "edited" and not actual:
+        raise Invalid("actual_response is required when status is edited")
+    if status == "accepted" and actual is None:
+        actual = prediction.predicted_response
+    prediction.status = status
+    prediction.actual_response = actual
+    prediction.answered_at = utcnow()
+    await db.commit()
+    return prediction
+
+
+# --- stats and calibration --------------------------------------------------------------------
+
+RIGHT, WRONG = ("auto", "accepted"), ("edited", "rejected")
+CALIBRATION_HISTORY = 5000  # most recent outcomes a fit uses: recent behaviour matters most
+
+
+@dataclass
+class PredictionStats:
+    total: int
+    by_status: dict[str, int]
+    precision: float | None
+    automation_rate: float | None
+    calibration: dict[str, Any] = field(default_factory=dict)
+
+
+async def _history(db: AsyncSession, user: User) -> tuple[list[float], list[bool]]:
+    rows = await db.execute(
+        sa.select(Prediction.raw_confidence, Prediction.status)
+        .where(
+            Prediction.user_id == user.id,
+            Prediction.kind == "predict",
+            Prediction.status.in_(RIGHT + WRONG),
+        )
+        .order_by(Prediction.created_at.desc())
+        .limit(CALIBRATION_HISTORY)
+    )
+    raw, outcomes = [], []
+    for confidence, status in rows:
+        raw.append(confidence)
+        outcomes.append(status in RIGHT)
+    return raw, outcomes
+
+
+async def calibration_for(db: AsyncSession, user: User) -> Any:
+    """The user's fitted Platt model, or None before enough known outcomes exist.
+
+    Fitted on demand from the latest outcomes (a few milliseconds), so every feedback counts
+    at the next prediction without any cache to keep in step.
+    """
+    from graph.predictions.calibration import fit_platt
+
+    raw, outcomes = await _history(db, user)
+    return fit_platt(raw, outcomes)
+
+
+async def prediction_stats(
+    db: AsyncSession, user: User, *, since: datetime | None = None, until: datetime | None = None
+) -> PredictionStats:
+    from graph.predictions.calibration import report
+
+    stmt = _window(
+        sa.select(Prediction.status, sa.func.count())
+        .where(Prediction.user_id == user.id, Prediction.kind == "predict")
+        .group_by(Prediction.status),
+        since,
+        until,
+    )
+    by_status = dict.fromkeys(PREDICTION_STATUSES, 0)
+    for status, count in await db.execute(stmt):
+        by_status[status] = count
+    total = sum(by_status.values())
+    answered = sum(by_status[s] for s in ("auto", "accepted", "edited", "rejected"))
+    right = by_status["auto"] + by_status["accepted"]
+    raw, outcomes = await _history(db, user)
+    calibration = report(raw, outcomes)
+    return PredictionStats(
+        total=total,
+        by_status=by_status,
+        precision=right / answered if answered else None,
+        automation_rate=answered / total if total else None,
+        calibration={
+            "fitted": calibration.fitted,
+            "samples": calibration.samples,
+            "ece_raw": calibration.ece_raw,
+            "ece_calibrated": calibration.ece_calibrated,
+        },
+    )
