@@ -122,3 +122,38 @@ routes = [
     Route("/{prediction_id:uuid}/", detail, methods=["GET"]),
     Route("/{prediction_id:uuid}/feedback/", feedback, methods=["POST"]),
 ]
+
+
+@endpoint()
+async def batch(request: Request, ctx: RequestContext) -> Response:
+    result = await ops.predict_batch(
+        ctx.db, ctx.services, await ctx.require_user(), await read_object(request)
+    )
+    return JSONResponse(
+        {"results": [prediction_json(p) for p in result.results], "errors": result.errors},
+        status_code=201,
+    )
+
+
+@endpoint()
+async def continuation(request: Request, ctx: RequestContext) -> Response:
+    prediction = await ops.predict_continuation(
+        ctx.db, ctx.services, await ctx.require_user(), await read_object(request)
+    )
+    return JSONResponse(
+        {
+            "id": prediction.id,
+            "should_continue": prediction.should_continue,
+            "confidence": prediction.confidence,
+            "reasoning": prediction.reasoning,
+            "status": prediction.status,
+            "threshold": prediction.threshold,
+        },
+        status_code=201,
+    )
+
+
+routes += [
+    Route("/predict/batch/", batch, methods=["POST"]),
+    Route("/continuation/", continuation, methods=["POST"]),
+]

@@ -271,3 +271,66 @@ async def test_calibration_after_enough_outcomes(api, fake_anthropic):
     assert after["confidence"] < 0.5  # about the observed rate of being right
     assert after["candidates"][0]["raw_confidence"] == 0.95
     assert after["status"] == "escalated"
+
+
+async def test_batch_shares_one_bundle_and_reports_item_errors(api, fake_anthropic):
+    headers = bearer(await signup(api))
+    _answer(fake_anthropic, 0.9)
+    fake_anthropic.fail(500, "api_error", "boom")
+    _answer(fake_anthropic, 0.3)
+    response = await api.post(
+        "/api/predictions/predict/batch/",
+        json={
+            "items": [
+                {"agent": "a", "agent_input": "one"},
+                {"agent": "a", "agent_input": "two"},
+                {"agent": "", "agent_input": "bad item"},
+                {"agent": "a", "agent_input": "three", "session_id": "s"},
+            ],
+            "threshold": 0.5,
+        },
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert len(body["results"]) == 2  # one upstream failure, one invalid item
+    assert {error["index"] for error in body["errors"]} >= {2}
+    assert len(body["errors"]) == 2
+    assert all(result["threshold"] == 0.5 for result in body["results"])
+    assert len(fake_anthropic.requests) == 3  # the invalid item never reached the model
+    jobs = (await api.get("/api/jobs/?kind=predict", headers=headers)).json()["results"]
+    assert sorted(job["status"] for job in jobs) == ["failed", "succeeded", "succeeded"]
+    for bad in ({"items": []}, {"items": [{"agent": "a", "agent_input": "x"}] * 101}, {}):
+        assert (
+            await api.post("/api/predictions/predict/batch/", json=bad, headers=headers)
+        ).status_code == 400
+
+
+async def test_continuation(api, fake_anthropic):
+    headers = bearer(await signup(api))
+    fake_anthropic.reply_tool(
+        "submit_continuation",
+        {"should_continue": True, "confidence": 0.9, "reasoning": "they let it run"},
+    )
+    response = await api.post(
+        "/api/predictions/continuation/",
+        json={"agent": "codex", "agent_input": "Step 3 of 5 done.", "threshold": 0.8},
+        headers=headers,
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert set(body) == {"id", "should_continue", "confidence", "reasoning", "status", "threshold"}
+    assert (body["should_continue"], body["status"]) == (True, "auto")
+    sent = fake_anthropic.requests[-1].body
+    assert sent["tool_choice"] == {"type": "tool", "name": "submit_continuation"}
+    fake_anthropic.reply_tool("submit_continuation", {"confidence": 0.9})
+    broken = await api.post(
+        "/api/predictions/continuation/",
+        json={"agent": "codex", "agent_input": "?"},
+        headers=headers,
+    )
+    assert broken.status_code == 502
+    jobs = (await api.get("/api/jobs/?kind=continuation", headers=headers)).json()["results"]
+    assert sorted(job["status"] for job in jobs) == ["failed", "succeeded"]
+    # Continuations are not replies: they stay out of the predictions list.
+    assert (await api.get("/api/predictions/", headers=headers)).json()["count"] == 0

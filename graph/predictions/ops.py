@@ -5,6 +5,7 @@ Every model call goes through the shared client and leaves a job record; the exa
 bundle the model saw is stored with the prediction.
 """
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.errors import Invalid, NotFound, UpstreamError
+from gateway.errors import ApiError, Invalid, NotFound, UpstreamError
 from gateway.jsonio import jsonable
 from gateway.llm import ToolCall
 from gateway.services import Services
@@ -23,7 +24,13 @@ from graph.memory import validate as v
 from graph.memory.ops import ContextBundle, ContextRequest, build_context
 from graph.memory.shapes import context_json
 from graph.pagination import Page, PageSpec, paginate
-from graph.predictions.prompts import PREDICTIONS_TOOL, system_prompt, user_message
+from graph.predictions.prompts import (
+    CONTINUATION_TOOL,
+    PREDICTIONS_TOOL,
+    continuation_message,
+    system_prompt,
+    user_message,
+)
 from models.accounts import User
 from models.predictions import FEEDBACK_STATUSES, PREDICTION_STATUSES, Prediction
 from models.types import utcnow
@@ -254,7 +261,7 @@ async def list_predictions(
     offset: int | None = None,
 ) -> Page[Prediction]:
     """Newest first."""
-    stmt = sa.select(Prediction).where(Prediction.user_id == user.id)
+    stmt = sa.select(Prediction).where(Prediction.user_id == user.id, Prediction.kind == "predict")
     if status is not None:
         stmt = stmt.where(Prediction.status == v.choice(status, "status", PREDICTION_STATUSES))
     if agent is not None:
@@ -365,3 +372,165 @@ async def prediction_stats(
             "ece_calibrated": calibration.ece_calibrated,
         },
     )
+
+
+# --- batch ------------------------------------------------------------------------------------
+
+BATCH_MAX = 100
+BATCH_FIELDS = {"items", "k", "threshold", "model", "recency_minutes"}
+ITEM_FIELDS = {"agent", "agent_input", "session_id"}
+
+
+@dataclass
+class BatchResult:
+    results: list[Prediction]
+    errors: list[dict[str, Any]]
+
+
+async def predict_batch(
+    db: AsyncSession, services: Services, user: User, data: Mapping[str, Any]
+) -> BatchResult:
+    """Up to 100 prompts sharing one memory bundle; model calls run CLONE_LLM_CONCURRENCY at a
+    time, and one item's failure (bad input or upstream error) is reported beside the others."""
+    v.check_fields(data, BATCH_FIELDS, "a batch request")
+    items = data.get("items")
+    if not isinstance(items, list) or not 1 <= len(items) <= BATCH_MAX:
+        raise Invalid(f"items must be a list of 1 to {BATCH_MAX} prompts")
+    shared = {
+        name: data[name] for name in ("k", "threshold", "model", "recency_minutes") if name in data
+    }
+    requests: list[PredictRequest | None] = []
+    errors: dict[int, str] = {}
+    for index, item in enumerate(items):
+        try:
+            if not isinstance(item, dict):
+                raise Invalid("each item must be an object")
+            v.check_fields(item, ITEM_FIELDS, "a batch item")
+            requests.append(PredictRequest.parse({**shared, **item}))
+        except Invalid as exc:
+            requests.append(None)
+            errors[index] = exc.message
+    first = next((r for r in requests if r is not None), None)
+    if first is None:
+        return BatchResult(results=[], errors=_errors(errors))
+    model = services.llm.resolve_model(first.model)
+    bundle = await build_context(db, user, ContextRequest(recency_minutes=first.recency_minutes))
+    snapshot = jsonable(context_json(bundle))
+    calibration = await calibration_for(db, user)
+    await db.commit()
+    gate = asyncio.Semaphore(services.settings.llm_concurrency)
+
+    async def one(index: int, request: PredictRequest) -> Any:
+        async with gate:
+            try:
+                return await _ask_model(services, user, request, model, bundle)
+            except ApiError as exc:
+                errors[index] = exc.message
+                return None
+
+    answers = await asyncio.gather(*(one(i, r) for i, r in enumerate(requests) if r is not None))
+    results = []
+    pending = [(i, r) for i, r in enumerate(requests) if r is not None]
+    for (_index, request), answer in zip(pending, answers, strict=True):
+        if answer is not None:
+            candidates, call, job_id = answer
+            results.append(
+                await _store(
+                    db,
+                    services,
+                    user,
+                    request,
+                    model,
+                    candidates,
+                    call,
+                    job_id,
+                    snapshot,
+                    calibration,
+                )
+            )
+    return BatchResult(results=results, errors=_errors(errors))
+
+
+def _errors(errors: dict[int, str]) -> list[dict[str, Any]]:
+    return [{"index": index, "error": errors[index]} for index in sorted(errors)]
+
+
+# --- continuation -----------------------------------------------------------------------------
+
+CONTINUATION_FIELDS = {
+    "agent",
+    "agent_input",
+    "threshold",
+    "session_id",
+    "model",
+    "recency_minutes",
+}
+
+
+async def predict_continuation(
+    db: AsyncSession, services: Services, user: User, data: Mapping[str, Any]
+) -> Prediction:
+    """Should an autonomous agent loop keep going? Same auto/escalated rule as predict."""
+    v.check_fields(data, CONTINUATION_FIELDS, "a continuation request")
+    request = PredictRequest.parse(data)
+    model = services.llm.resolve_model(request.model)
+    bundle = await build_context(db, user, ContextRequest(recency_minutes=request.recency_minutes))
+    snapshot = jsonable(context_json(bundle))
+    await db.commit()
+    decided: list[tuple[bool, float, str]] = []
+
+    async def call() -> ToolCall:
+        answer = await services.llm.call_tool(
+            model=model,
+            system=system_prompt(user, bundle),
+            messages=[continuation_message(request.agent, request.agent_input)],
+            tool_name=CONTINUATION_TOOL["name"],
+            tool_description=CONTINUATION_TOOL["description"],
+            input_schema=CONTINUATION_TOOL["input_schema"],
+        )
+        should = answer.input.get("should_continue")
+        if not isinstance(should, bool):
+            raise UpstreamError(
+                "the model's answer held no should_continue decision",
+                code="invalid_model_answer",
+            )
+        reasoning = answer.input.get("reasoning")
+        decided.append(
+            (
+                should,
+                _clamp(answer.input.get("confidence")),
+                reasoning[:REASONING_MAX] if isinstance(reasoning, str) else "",
+            )
+        )
+        return answer
+
+    answer, job = await record_model_call(
+        services, user, kind="continuation", model=model, call=call
+    )
+    should, confidence, reasoning = decided[0]
+    now = utcnow()
+    automatic = confidence >= request.threshold
+    prediction = Prediction(
+        user_id=user.id,
+        kind="continuation",
+        agent=request.agent,
+        agent_input=request.agent_input,
+        session_id=request.session_id,
+        model=model,
+        threshold=request.threshold,
+        status="auto" if automatic else "escalated",
+        should_continue=should,
+        confidence=confidence,
+        raw_confidence=confidence,
+        reasoning=reasoning,
+        latency_ms=answer.latency_ms,
+        input_tokens=answer.input_tokens,
+        output_tokens=answer.output_tokens,
+        context_snapshot=snapshot,
+        acted_at=now if automatic else None,
+        created_at=now,
+    )
+    db.add(prediction)
+    await db.commit()
+    await set_job_related(services, job.id, str(prediction.id))
+    return prediction

@@ -71,3 +71,29 @@ def user_message(agent: str, agent_input: str, k: int) -> dict[str, Any]:
             f"Give the {k} most likely replies of this person, best first."
         ),
     }
+
+
+CONTINUATION_TOOL: dict[str, Any] = {
+    "name": "submit_continuation",
+    "description": "Decide whether this person would let the agent keep going.",
+    "input_schema": {
+        "type": "object",
+        "properties": {
+            "should_continue": {"type": "boolean"},
+            "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+            "reasoning": {"type": "string"},
+        },
+        "required": ["should_continue", "confidence", "reasoning"],
+    },
+}
+
+
+def continuation_message(agent: str, agent_input: str) -> dict[str, Any]:
+    return {
+        "role": "user",
+        "content": (
+            f"The agent {agent!r} is working autonomously and reports:\n\n{agent_input}\n\n"
+            "Would this person let it continue without stepping in? Answer by calling "
+            "submit_continuation."
+        ),
+    }
