@@ -160,15 +160,58 @@ async def _ask_model(
     return candidates, answer, job.id
 
 
+async def _context(
+    db: AsyncSession, user: User, recency_minutes: int
+) -> tuple[ContextBundle, dict[str, Any]]:
+    """The memory bundle and its JSON snapshot; ends the read transaction before the (slow)
+    model call, so no connection waits on the model with a transaction open."""
+    bundle = await build_context(db, user, ContextRequest(recency_minutes=recency_minutes))
+    snapshot = jsonable(context_json(bundle))
+    await db.commit()
+    return bundle, snapshot
+
+
+def _new_prediction(
+    user: User,
+    request: PredictRequest,
+    *,
+    kind: str,
+    model: str,
+    confidence: float,
+    answer: ToolCall,
+    snapshot: dict[str, Any],
+    **fields: Any,
+) -> Prediction:
+    """A prediction row with the SPEC §6 decision: auto (acted now) at confidence ≥ threshold."""
+    now = utcnow()
+    automatic = confidence >= request.threshold
+    return Prediction(
+        user_id=user.id,
+        kind=kind,
+        agent=request.agent,
+        agent_input=request.agent_input,
+        session_id=request.session_id,
+        model=model,
+        threshold=request.threshold,
+        status="auto" if automatic else "escalated",
+        confidence=confidence,
+        latency_ms=answer.latency_ms,
+        input_tokens=answer.input_tokens,
+        output_tokens=answer.output_tokens,
+        context_snapshot=snapshot,
+        acted_at=now if automatic else None,
+        created_at=now,
+        **fields,
+    )
+
+
 async def predict(
     db: AsyncSession, services: Services, user: User, request: PredictRequest
 ) -> Prediction:
     """Build the memory bundle, ask for top-k replies, calibrate, decide auto or escalated."""
     model = services.llm.resolve_model(request.model)
-    bundle = await build_context(db, user, ContextRequest(recency_minutes=request.recency_minutes))
-    snapshot = jsonable(context_json(bundle))
     calibration = await calibration_for(db, user)
-    await db.commit()  # end the read transaction before the (slow) model call
+    bundle, snapshot = await _context(db, user, request.recency_minutes)
     candidates, answer, job_id = await _ask_model(services, user, request, model, bundle)
     return await _store(
         db, services, user, request, model, candidates, answer, job_id, snapshot, calibration
@@ -192,30 +235,20 @@ async def _store(
             candidate.confidence = calibration.apply(candidate.raw_confidence)
         candidates.sort(key=lambda c: c.confidence, reverse=True)
     best = candidates[0]
-    now = utcnow()
-    automatic = best.confidence >= request.threshold
-    prediction = Prediction(
-        user_id=user.id,
+    prediction = _new_prediction(
+        user,
+        request,
         kind="predict",
-        agent=request.agent,
-        agent_input=request.agent_input,
-        session_id=request.session_id,
         model=model,
-        k=request.k,
-        threshold=request.threshold,
-        status="auto" if automatic else "escalated",
-        predicted_response=best.response,
         confidence=best.confidence,
+        answer=answer,
+        snapshot=snapshot,
+        k=request.k,
+        predicted_response=best.response,
         raw_confidence=best.raw_confidence,
         reasoning=best.reasoning,
         stop_recommended=best.stop_recommended,
         candidates=[candidate.as_json() for candidate in candidates],
-        latency_ms=answer.latency_ms,
-        input_tokens=answer.input_tokens,
-        output_tokens=answer.output_tokens,
-        context_snapshot=snapshot,
-        acted_at=now if automatic else None,
-        created_at=now,
     )
     db.add(prediction)
     await services.broadcast.publish(db, [(predictions_topic(user.id), {"id": str(prediction.id)})])
@@ -414,10 +447,8 @@ async def predict_batch(
     if first is None:
         return BatchResult(results=[], errors=_errors(errors))
     model = services.llm.resolve_model(first.model)
-    bundle = await build_context(db, user, ContextRequest(recency_minutes=first.recency_minutes))
-    snapshot = jsonable(context_json(bundle))
     calibration = await calibration_for(db, user)
-    await db.commit()
+    bundle, snapshot = await _context(db, user, first.recency_minutes)
     gate = asyncio.Semaphore(services.settings.llm_concurrency)
 
     async def one(index: int, request: PredictRequest) -> Any:
@@ -474,9 +505,7 @@ async def predict_continuation(
     v.check_fields(data, CONTINUATION_FIELDS, "a continuation request")
     request = PredictRequest.parse(data)
     model = services.llm.resolve_model(request.model)
-    bundle = await build_context(db, user, ContextRequest(recency_minutes=request.recency_minutes))
-    snapshot = jsonable(context_json(bundle))
-    await db.commit()
+    bundle, snapshot = await _context(db, user, request.recency_minutes)
     decided: list[tuple[bool, float, str]] = []
 
     async def call() -> ToolCall:
@@ -508,27 +537,17 @@ async def predict_continuation(
         services, user, kind="continuation", model=model, call=call
     )
     should, confidence, reasoning = decided[0]
-    now = utcnow()
-    automatic = confidence >= request.threshold
-    prediction = Prediction(
-        user_id=user.id,
+    prediction = _new_prediction(
+        user,
+        request,
         kind="continuation",
-        agent=request.agent,
-        agent_input=request.agent_input,
-        session_id=request.session_id,
         model=model,
-        threshold=request.threshold,
-        status="auto" if automatic else "escalated",
-        should_continue=should,
         confidence=confidence,
+        answer=answer,
+        snapshot=snapshot,
+        should_continue=should,
         raw_confidence=confidence,
         reasoning=reasoning,
-        latency_ms=answer.latency_ms,
-        input_tokens=answer.input_tokens,
-        output_tokens=answer.output_tokens,
-        context_snapshot=snapshot,
-        acted_at=now if automatic else None,
-        created_at=now,
     )
     db.add(prediction)
     await db.commit()
