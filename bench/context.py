@@ -67,7 +67,7 @@ from gateway.services import Services
 from gateway.settings import Settings
 from graph.memory.ops import ContextRequest, build_context
 from graph.memory.shapes import context_json
-from graph.memory.validate import FACT_KINDS, normalize_fact_text
+from graph.validate import FACT_KINDS, normalize_fact_text
 from models.accounts import User
 
 CONTEXT = "/api/memory/context/"

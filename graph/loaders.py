@@ -28,6 +28,19 @@ def keyed_loader(
     return DataLoader(load_fn=load)
 
 
+def grouped_by_key_loader(
+    ctx: "RequestContext",
+    fetch: Callable[[Any, Any, Sequence[K]], Awaitable[dict[K, list[V]]]],
+) -> DataLoader[K, list[V]]:
+    """A one-to-many loader over `fetch(db, user, keys) -> {key: [rows]}` (missing → [])."""
+
+    async def load(keys: list[K]) -> list[list[V]]:
+        found = await fetch(ctx.db, await ctx.require_user(), keys)
+        return [found.get(key, []) for key in keys]
+
+    return DataLoader(load_fn=load)
+
+
 def grouped_loader(
     ctx: "RequestContext",
     fetch: Callable[..., Awaitable[dict[Any, list[V]]]],

@@ -1,10 +1,7 @@
 """Accounts in GraphQL: thin resolvers over `graph.accounts.ops`."""
 
-import uuid
-
 import strawberry
 
-from gateway.errors import NotFound
 from graph.accounts import ops
 from graph.accounts.types import (
     ApiKeyType,
@@ -14,6 +11,7 @@ from graph.accounts.types import (
     UpdateMeInput,
     UserType,
 )
+from graph.ids import parse_uuid
 from graph.info import Info
 
 
@@ -88,13 +86,5 @@ class AccountsMutation:
     @strawberry.mutation(description="Revoke an API key at once.")
     async def revoke_api_key(self, info: Info, id: strawberry.ID) -> ApiKeyType:
         ctx = info.context
-        key = await ops.revoke_api_key(ctx.db, await ctx.require_user(), _parse_uuid(id))
+        key = await ops.revoke_api_key(ctx.db, await ctx.require_user(), parse_uuid(id, "API key"))
         return ApiKeyType.from_row(key)
-
-
-def _parse_uuid(value: str) -> uuid.UUID:
-    """A malformed id names nothing: it is as missing as an unknown one."""
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound("API key not found") from None

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.errors import ApiError, Invalid, NotFound
 from gateway.llm import ToolCall
 from gateway.services import Services
+from graph.ids import try_uuid
 from graph.pagination import Page, PageSpec, paginate
 from models.accounts import User
 from models.jobs import JOB_KINDS, JOB_STATUSES, Job
@@ -193,18 +194,9 @@ async def list_jobs(
     return await paginate(db, stmt, JOBS_PAGE, limit, offset)
 
 
-def _parse_id(job_id: object) -> uuid.UUID | None:
-    if isinstance(job_id, uuid.UUID):
-        return job_id
-    try:
-        return uuid.UUID(str(job_id))
-    except ValueError:
-        return None
-
-
 async def get_job(db: AsyncSession, user: User, job_id: uuid.UUID | str) -> Job:
     """One of the user's jobs; another user's job is as missing as an unknown id."""
-    parsed = _parse_id(job_id)
+    parsed = try_uuid(job_id)
     job = await db.get(Job, parsed) if parsed is not None else None
     if job is None or job.user_id != user.id:
         raise NotFound("job not found")
@@ -216,7 +208,7 @@ async def jobs_by_id(db: AsyncSession, user: User, job_ids: Sequence[object]) ->
 
     The result is keyed by the keys as given; malformed and foreign ids are simply absent.
     """
-    parsed = {key: value for key in job_ids if (value := _parse_id(key)) is not None}
+    parsed = {key: value for key in job_ids if (value := try_uuid(key)) is not None}
     if not parsed:
         return {}
     # execute().scalars(), not db.scalars(): SerialAsyncSession.scalars re-enters its lock.

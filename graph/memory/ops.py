@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.errors import Invalid, NotFound
-from graph.memory import validate as v
+from graph import validate as v
 from graph.memory.derive import describe_event
 from graph.pagination import Page, PageSpec, paginate
 from models.accounts import User
@@ -56,11 +56,6 @@ def any_tag(db: AsyncSession, column: Any, wanted: Sequence[str]) -> Any:
     return sa.or_(*(json_array_contains(db, column, tag) for tag in wanted))
 
 
-def _window(since: datetime | None, until: datetime | None) -> None:
-    if since is not None and until is not None and since > until:
-        raise Invalid("since must not be later than until")
-
-
 # --- raw --------------------------------------------------------------------------------------
 
 RAW_FIELDS = {"source", "source_detail", "kind", "content", "payload", "occurred_at", "session_id"}
@@ -78,7 +73,7 @@ async def list_raw(
     offset: int | None = None,
 ) -> Page[RawMemory]:
     """Newest first; `since`/`until` bound `occurred_at` (inclusive)."""
-    _window(since, until)
+    v.check_window(since, until)
     stmt = sa.select(RawMemory).where(RawMemory.user_id == user.id)
     if source is not None:
         stmt = stmt.where(RawMemory.source == v.choice(source, "source", v.SOURCES))
@@ -201,7 +196,7 @@ async def list_episodes(
     offset: int | None = None,
 ) -> Page[EpisodeView]:
     """Newest first; `since`/`until` keep episodes whose time span overlaps the window."""
-    _window(since, until)
+    v.check_window(since, until)
     stmt = sa.select(EpisodicMemory).where(EpisodicMemory.user_id == user.id)
     if since is not None:
         stmt = stmt.where(EpisodicMemory.ended_at >= since)

@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.services import Services
+from graph import validate as v
 from graph.jobs.ops import record_model_call
-from graph.memory import validate as v
 from graph.memory.ops import (
     FACT_TEXT_MAX,
     SUMMARY_MAX,

@@ -1,12 +1,12 @@
 """Memory in GraphQL: thin resolvers over `graph.memory.ops` (promotion in `promote`)."""
 
-import uuid
 from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 from gateway.errors import Invalid, NotFound
+from graph.ids import parse_uuid
 from graph.info import Info
 from graph.memory import ops, promote
 from graph.memory.types import (
@@ -20,14 +20,7 @@ from graph.memory.types import (
     RawMemoryType,
     SyncResultType,
 )
-from graph.memory.validate import timestamp
-
-
-def _uuid(value: str, what: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        raise NotFound(f"{what} not found") from None
+from graph.validate import timestamp
 
 
 async def _or_none(call: Any) -> Any:
@@ -73,7 +66,7 @@ class MemoryQuery:
     async def fact(self, info: Info, fact_id: strawberry.ID) -> FactType | None:
         ctx = info.context
         view = await _or_none(
-            ops.get_fact(ctx.db, await ctx.require_user(), _uuid(fact_id, "fact"))
+            ops.get_fact(ctx.db, await ctx.require_user(), parse_uuid(fact_id, "fact"))
         )
         return FactType.from_row(view.fact) if view else None
 
@@ -103,7 +96,7 @@ class MemoryQuery:
     async def episode(self, info: Info, episode_id: strawberry.ID) -> EpisodeType | None:
         ctx = info.context
         view = await _or_none(
-            ops.get_episode(ctx.db, await ctx.require_user(), _uuid(episode_id, "episode"))
+            ops.get_episode(ctx.db, await ctx.require_user(), parse_uuid(episode_id, "episode"))
         )
         return EpisodeType.from_row(view.episode) if view else None
 
@@ -135,7 +128,7 @@ class MemoryQuery:
     async def raw_memory(self, info: Info, raw_id: strawberry.ID) -> RawMemoryType | None:
         ctx = info.context
         row = await _or_none(
-            ops.get_raw(ctx.db, await ctx.require_user(), _uuid(raw_id, "raw memory"))
+            ops.get_raw(ctx.db, await ctx.require_user(), parse_uuid(raw_id, "raw memory"))
         )
         return RawMemoryType.from_row(row) if row else None
 
@@ -194,7 +187,7 @@ class MemoryMutation:
     @strawberry.mutation
     async def delete_raw_memory(self, info: Info, raw_id: strawberry.ID) -> bool:
         ctx = info.context
-        await ops.delete_raw(ctx.db, await ctx.require_user(), _uuid(raw_id, "raw memory"))
+        await ops.delete_raw(ctx.db, await ctx.require_user(), parse_uuid(raw_id, "raw memory"))
         return True
 
     @strawberry.mutation(description="`input` takes the REST fields: title, started_at, raw_ids…")
@@ -209,14 +202,16 @@ class MemoryMutation:
     ) -> EpisodeType:
         ctx = info.context
         view = await ops.update_episode(
-            ctx.db, await ctx.require_user(), _uuid(episode_id, "episode"), _object(input)
+            ctx.db, await ctx.require_user(), parse_uuid(episode_id, "episode"), _object(input)
         )
         return EpisodeType.from_row(view.episode)
 
     @strawberry.mutation
     async def delete_episode(self, info: Info, episode_id: strawberry.ID) -> bool:
         ctx = info.context
-        await ops.delete_episode(ctx.db, await ctx.require_user(), _uuid(episode_id, "episode"))
+        await ops.delete_episode(
+            ctx.db, await ctx.require_user(), parse_uuid(episode_id, "episode")
+        )
         return True
 
     @strawberry.mutation
@@ -229,14 +224,14 @@ class MemoryMutation:
     async def update_fact(self, info: Info, fact_id: strawberry.ID, input: JSON) -> FactType:
         ctx = info.context
         view = await ops.update_fact(
-            ctx.db, await ctx.require_user(), _uuid(fact_id, "fact"), _object(input)
+            ctx.db, await ctx.require_user(), parse_uuid(fact_id, "fact"), _object(input)
         )
         return FactType.from_row(view.fact)
 
     @strawberry.mutation
     async def delete_fact(self, info: Info, fact_id: strawberry.ID) -> bool:
         ctx = info.context
-        await ops.delete_fact(ctx.db, await ctx.require_user(), _uuid(fact_id, "fact"))
+        await ops.delete_fact(ctx.db, await ctx.require_user(), parse_uuid(fact_id, "fact"))
         return True
 
     @strawberry.mutation(description="Create or merge the profile (attributes keys merge).")

@@ -13,29 +13,15 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from gateway.jsonio import jsonable
+from graph.ids import uuids_or_no_row
 from graph.info import Info
-from graph.loaders import keyed_loader
+from graph.loaders import grouped_by_key_loader, keyed_loader
 from graph.memory import ops
 from graph.memory.shapes import context_json
 from models.memory import EpisodicMemory, RawMemory, SemanticMemory, UserProfile
 
 if TYPE_CHECKING:
     from graph.recording.types import Event
-
-
-def _grouped_by_id(fetch: Any) -> Any:
-    """A loader over `fetch(db, user, ids) -> {id: [rows]}` (missing → [])."""
-
-    def factory(ctx: Any) -> Any:
-        from strawberry.dataloader import DataLoader
-
-        async def load(keys: list[uuid.UUID]) -> list[list[Any]]:
-            found = await fetch(ctx.db, await ctx.require_user(), keys)
-            return [found.get(key, []) for key in keys]
-
-        return DataLoader(load_fn=load)
-
-    return factory
 
 
 def raw_loader(ctx: Any) -> Any:
@@ -50,9 +36,16 @@ def fact_loader(ctx: Any) -> Any:
     return keyed_loader(ctx, ops.facts_by_ids)
 
 
-episode_raw_loader = _grouped_by_id(ops.raw_of_episodes)
-fact_episodes_loader = _grouped_by_id(ops.episodes_of_facts)
-episode_facts_loader = _grouped_by_id(ops.facts_of_episodes)
+def episode_raw_loader(ctx: Any) -> Any:
+    return grouped_by_key_loader(ctx, ops.raw_of_episodes)
+
+
+def fact_episodes_loader(ctx: Any) -> Any:
+    return grouped_by_key_loader(ctx, ops.episodes_of_facts)
+
+
+def episode_facts_loader(ctx: Any) -> Any:
+    return grouped_by_key_loader(ctx, ops.facts_of_episodes)
 
 
 def event_by_id_loader(ctx: Any) -> Any:
@@ -97,7 +90,7 @@ class RawMemoryType(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: list[str], required: bool = False
     ) -> list["RawMemoryType | None"]:
-        rows = await info.context.loader(raw_loader).load_many(_uuids(node_ids))
+        rows = await info.context.loader(raw_loader).load_many(uuids_or_no_row(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
     @strawberry.field(description="The episode that cites this row, if any.")
@@ -151,7 +144,7 @@ class EpisodeType(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: list[str], required: bool = False
     ) -> list["EpisodeType | None"]:
-        rows = await info.context.loader(episode_loader).load_many(_uuids(node_ids))
+        rows = await info.context.loader(episode_loader).load_many(uuids_or_no_row(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
     @strawberry.field(description="The raw memories this episode cites, oldest first.")
@@ -195,7 +188,7 @@ class FactType(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: list[str], required: bool = False
     ) -> list["FactType | None"]:
-        rows = await info.context.loader(fact_loader).load_many(_uuids(node_ids))
+        rows = await info.context.loader(fact_loader).load_many(uuids_or_no_row(node_ids))
         return [cls.from_row(row) if row else None for row in rows]
 
     @strawberry.field(description="The episodes this fact cites.")
@@ -257,17 +250,6 @@ class MemoryStats:
 class SyncResultType:
     created: int
     skipped: int
-
-
-def _uuids(values: list[str]) -> list[uuid.UUID]:
-    """Node ids that are not UUIDs name nothing (they resolve to null, like missing rows)."""
-    parsed = []
-    for value in values:
-        try:
-            parsed.append(uuid.UUID(str(value)))
-        except ValueError:
-            parsed.append(uuid.UUID(int=0))
-    return parsed
 
 
 @strawberry.type

@@ -19,8 +19,8 @@ from gateway.errors import ApiError, Invalid, NotFound, UpstreamError
 from gateway.jsonio import jsonable
 from gateway.llm import ToolCall
 from gateway.services import Services
+from graph import validate as v
 from graph.jobs.ops import record_model_call, set_job_related
-from graph.memory import validate as v
 from graph.memory.ops import ContextBundle, ContextRequest, build_context
 from graph.memory.shapes import context_json
 from graph.pagination import Page, PageSpec, paginate
@@ -272,8 +272,7 @@ async def get_prediction(db: AsyncSession, user: User, prediction_id: uuid.UUID)
 
 
 def _window(stmt: sa.Select[Any], since: datetime | None, until: datetime | None) -> Any:
-    if since is not None and until is not None and since > until:
-        raise Invalid("since must not be later than until")
+    v.check_window(since, until)
     if since is not None:
         stmt = stmt.where(Prediction.created_at >= since)
     if until is not None:

@@ -24,6 +24,7 @@ from gateway.broadcast import Subscription
 from gateway.errors import Forbidden, Invalid, NotFound
 from gateway.services import Services
 from graph.pagination import Page, PageSpec, paginate
+from graph.validate import holds_nul
 from models.accounts import User
 from models.db import insert_for
 from models.recording import RecordingEvent, RecordingSession
@@ -91,7 +92,7 @@ def _prepare(index: int, item: object) -> _Candidate | list[str]:
         return errors
     assert isinstance(item, dict)
     payload = orjson.dumps(item).decode()
-    if "\\u0000" in payload and _contains_nul(item):
+    if "\\u0000" in payload and holds_nul(item):
         return ["text contains a NUL character (\\u0000), which cannot be stored"]
     try:
         occurred_at = datetime.fromisoformat(item["occurred_at"])
@@ -100,16 +101,6 @@ def _prepare(index: int, item: object) -> _Candidate | list[str]:
     except (ValueError, OverflowError):
         return ["occurred_at: out of the representable range once converted to UTC"]
     return _Candidate(index, item, occurred_at, payload)
-
-
-def _contains_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(v) for v in value)
-    return False
 
 
 async def ingest_events(

@@ -1,4 +1,4 @@
-"""Field checks shared by every memory operation: one message per bad field, 400s only."""
+"""Field checks shared by the domain operations: one message per bad field, 400s only."""
 
 import math
 import re
@@ -135,19 +135,25 @@ def json_object(value: object, field: str) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise Invalid(f"{field} must be a JSON object")
-    if _holds_nul(value):
+    if holds_nul(value):
         raise Invalid(f"{field} contains a NUL character (\\u0000), which cannot be stored")
     return value
 
 
-def _holds_nul(value: object) -> bool:
+def holds_nul(value: object) -> bool:
+    """Whether U+0000 occurs anywhere in a JSON value (keys included)."""
     if isinstance(value, str):
         return "\x00" in value
     if isinstance(value, dict):
-        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+        return any(holds_nul(k) or holds_nul(v) for k, v in value.items())
     if isinstance(value, list):
-        return any(_holds_nul(item) for item in value)
+        return any(holds_nul(item) for item in value)
     return False
+
+
+def check_window(since: datetime | None, until: datetime | None) -> None:
+    if since is not None and until is not None and since > until:
+        raise Invalid("since must not be later than until")
 
 
 def normalize_fact_text(value: str) -> str:
