@@ -16,8 +16,18 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 
-from models import accounts, jobs, memory, predictions, recording  # noqa: E402
+from models import access, accounts, jobs, memory, news, predictions, recording, sources  # noqa: E402
 
 metadata = SQLModel.metadata
 
-__all__ = ["accounts", "jobs", "memory", "metadata", "predictions", "recording"]
+__all__ = [
+    "access",
+    "accounts",
+    "jobs",
+    "memory",
+    "metadata",
+    "news",
+    "predictions",
+    "recording",
+    "sources",
+]
