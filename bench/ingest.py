@@ -425,13 +425,16 @@ def _executable() -> str:
 
 
 @contextmanager
-def running_server(database_url: str, workers: int) -> Iterator[Server]:
+def running_server(
+    database_url: str, workers: int, extra_env: dict[str, str] | None = None
+) -> Iterator[Server]:
     """Start ``clone-gateway serve`` in its own process group; stop the whole group afterwards."""
     port = _free_port()
     command = [_executable(), "serve", "--port", str(port), "--workers", str(workers)]
     command += ["--log-level", "warning"]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLONE_", "DATABASE_"))}
     env.update(DATABASE_URL=database_url, CLONE_SECRET_KEY=secrets.token_urlsafe(48))
+    env.update(extra_env or {})
     log_dir = Path(tempfile.mkdtemp(prefix="clone-bench-log-"))
     log = log_dir / "server.log"
     with log.open("wb") as sink:

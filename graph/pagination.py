@@ -6,6 +6,7 @@ from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from gateway.errors import Invalid
 
@@ -61,3 +62,36 @@ async def paginate(
         total = (await db.execute(count_stmt)).scalar_one()
     items = (await db.execute(stmt.limit(limit).offset(offset))).scalars().all() if limit else []
     return Page(items=items, total=total, limit=limit, offset=offset)
+
+
+async def page_per_parent(
+    db: AsyncSession,
+    entity: Any,
+    parent: Any,
+    parents: Sequence[Any],
+    order_by: Sequence[Any],
+    spec: PageSpec,
+    limit: int | None,
+    offset: int | None,
+    *where: Any,
+) -> dict[Any, list[Any]]:
+    """One page of rows for each of many parents, in one statement (a window per parent).
+
+    What a DataLoader behind a one-to-many edge needs: the page size holds per parent, and
+    the statement count stays one however many parents the request touches.
+    """
+    limit, offset = spec.clamp(limit, offset)
+    grouped: dict[Any, list[Any]] = {key: [] for key in parents}
+    if not parents or not limit:
+        return grouped
+    position = sa.func.row_number().over(partition_by=parent, order_by=order_by).label("position")
+    ranked = sa.select(entity, position).where(parent.in_(list(grouped)), *where).subquery()
+    row = aliased(entity, ranked)
+    rows = await db.execute(
+        sa.select(row)
+        .where(ranked.c.position > offset, ranked.c.position <= offset + limit)
+        .order_by(ranked.c[parent.key], ranked.c.position)
+    )
+    for item in rows.scalars():
+        grouped[getattr(item, parent.key)].append(item)
+    return grouped

@@ -8,22 +8,27 @@ from graph.accounts.resolvers import AccountsMutation, AccountsQuery
 from graph.errors import ApiErrorExtension
 from graph.jobs.resolvers import JobsQuery
 from graph.memory.resolvers import MemoryMutation, MemoryQuery
+from graph.predictions.resolvers import (
+    PredictionsMutation,
+    PredictionsQuery,
+    PredictionsSubscription,
+)
 from graph.recording.resolvers import RecordingMutation, RecordingQuery, RecordingSubscription
 from graph.recording.types import EVENT_TYPES
 
 
 @strawberry.type
-class Query(AccountsQuery, RecordingQuery, MemoryQuery, JobsQuery):
+class Query(AccountsQuery, RecordingQuery, MemoryQuery, PredictionsQuery, JobsQuery):
     pass
 
 
 @strawberry.type
-class Mutation(AccountsMutation, RecordingMutation, MemoryMutation):
+class Mutation(AccountsMutation, RecordingMutation, MemoryMutation, PredictionsMutation):
     pass
 
 
 @strawberry.type
-class Subscription(RecordingSubscription):
+class Subscription(RecordingSubscription, PredictionsSubscription):
     pass
 
 

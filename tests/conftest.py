@@ -174,11 +174,11 @@ def start_server(database_url: str, clean_database: None) -> Iterator[Callable[.
     assert EXECUTABLE, "clone-gateway is not installed in this environment"
     processes: list[subprocess.Popen[str]] = []
 
-    def start(workers: int = 1) -> str:
+    def start(workers: int = 1, **env: str) -> str:
         port = _free_port()
         process = subprocess.Popen(
             [EXECUTABLE, "serve", "--port", str(port), "--workers", str(workers), *QUIET],
-            env=server_env(database_url),
+            env=server_env(database_url, **env),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -75,8 +75,13 @@ async def test_successful_call_leaves_a_succeeded_job(llm_client, fake_anthropic
     seen_while_running: list[Job] = []
 
     async def call():
-        async with services.database.sessions() as db:  # the row is committed before the call
-            seen_while_running.extend((await ops.list_jobs(db, user)).items)
+        # The running row is written concurrently with the call: it shows up while it runs.
+        for _ in range(200):
+            async with services.database.sessions() as db:
+                seen_while_running[:] = (await ops.list_jobs(db, user)).items
+            if seen_while_running:
+                break
+            await asyncio.sleep(0.01)
         return await model_call(services, "claude-haiku-4-5")()
 
     result, job = await ops.record_model_call(

@@ -7,7 +7,13 @@ import strawberry
 from gateway.errors import Forbidden
 from graph.accounts import ops
 from graph.accounts.ops import AuthResult, TokenPair
-from graph.info import Info
+from graph.info import Info, or_none
+from graph.jobs import ops as jobs_ops
+from graph.jobs.types import JobType
+from graph.memory import ops as memory_ops
+from graph.memory.types import ProfileType
+from graph.predictions.resolvers import prediction_stats
+from graph.predictions.types import PredictionStatsType
 from graph.recording import ops as recording_ops
 from graph.recording.types import RecordingSessionType
 from models.accounts import ApiKey, User
@@ -56,13 +62,18 @@ class UserType:
             session_timeout_min=user.session_timeout_min,
         )
 
+    async def _holder(self, info: Info) -> User:
+        """The caller, who must be this user: another account's edges are never reachable."""
+        caller = await info.context.require_user()
+        if str(caller.id) != self.id:
+            raise Forbidden("only the account holder can read this")
+        return caller
+
     @strawberry.field(description="Your recording sessions, most recent first.")
     async def sessions(
         self, info: Info, limit: int | None = None, offset: int | None = None
     ) -> list[RecordingSessionType]:
-        caller = await info.context.require_user()
-        if str(caller.id) != self.id:
-            raise Forbidden("only the account holder can list its sessions")
+        caller = await self._holder(info)
         page = await recording_ops.list_sessions(
             info.context.db, caller, limit=limit, offset=offset
         )
@@ -72,11 +83,37 @@ class UserType:
     async def api_keys(
         self, info: Info, limit: int | None = None, offset: int | None = None
     ) -> list[ApiKeyType]:
-        caller = await info.context.require_user()
-        if str(caller.id) != self.id:
-            raise Forbidden("only the account holder can list its API keys")
+        caller = await self._holder(info)
         page = await ops.list_api_keys(info.context.db, caller, limit=limit, offset=offset)
         return [ApiKeyType.from_row(key) for key in page.items]
+
+    @strawberry.field(description="Your profile (the singleton memory tier), if written yet.")
+    async def profile(self, info: Info) -> ProfileType | None:
+        caller = await self._holder(info)
+        row = await or_none(memory_ops.get_profile(info.context.db, caller))
+        return ProfileType.from_row(row) if row else None
+
+    @strawberry.field(description="Your job records, newest first, optionally by kind or status.")
+    async def jobs(
+        self,
+        info: Info,
+        kind: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+    ) -> list[JobType]:
+        caller = await self._holder(info)
+        page = await jobs_ops.list_jobs(
+            info.context.db, caller, kind=kind, status=status, limit=limit, offset=offset
+        )
+        return [JobType.from_row(job) for job in page.items]
+
+    @strawberry.field(description="Precision, automation rate and calibration over a window.")
+    async def prediction_stats(
+        self, info: Info, since: str | None = None, until: str | None = None
+    ) -> PredictionStatsType:
+        await self._holder(info)
+        return await prediction_stats(info, since, until)
 
 
 @strawberry.type(name="TokenPair")

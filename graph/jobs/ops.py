@@ -77,37 +77,40 @@ async def finish_job(
     """Close a job: `failed` when `error` is given (never empty), else `succeeded`.
 
     Without `latency_ms` the time since the job started is recorded. Fields left as None keep
-    their value.
+    their value. One UPDATE … RETURNING, committed at once.
     """
     finished = utcnow()
+    values: dict[str, object] = {"finished_at": finished}
+    if error is not None:
+        values.update(status="failed", error=(error.strip() or "failed")[:ERROR_MAX_LENGTH])
+    else:
+        values.update(status="succeeded", error=None)
+    for name, value in (
+        ("input_tokens", input_tokens),
+        ("output_tokens", output_tokens),
+        ("related_id", related_id),
+        ("model", model),
+        ("latency_ms", latency_ms),
+    ):
+        if value is not None:
+            values[name] = value
     async with services.database.serialized_writes(), services.database.sessions() as db:
-        job = await db.get(Job, job_id)
+        job = (
+            await db.execute(
+                sa.update(Job).where(Job.id == job_id).values(**values).returning(Job),
+                execution_options={"synchronize_session": False},
+            )
+        ).scalar_one_or_none()
         if job is None:
             raise NotFound("job not found")
-        if error is not None:
-            job.status = "failed"
-            job.error = (error.strip() or "failed")[:ERROR_MAX_LENGTH]
-        else:
-            job.status = "succeeded"
-            job.error = None
         if latency_ms is None:
-            latency_ms = max(0, round((finished - job.created_at).total_seconds() * 1000))
-        job.latency_ms = latency_ms
-        job.finished_at = finished
-        for name, value in (
-            ("input_tokens", input_tokens),
-            ("output_tokens", output_tokens),
-            ("related_id", related_id),
-            ("model", model),
-        ):
-            if value is not None:
-                setattr(job, name, value)
+            job.latency_ms = max(0, round((finished - job.created_at).total_seconds() * 1000))
         await db.commit()
     return job
 
 
 async def set_job_related(services: Services, job_id: uuid.UUID, related_id: str) -> None:
-    """Point a job at what it produced (a prediction's id, known only after the call)."""
+    """Point a job at what it produced, when that is known only after the call."""
     async with services.database.serialized_writes(), services.database.sessions() as db:
         await db.execute(sa.update(Job).where(Job.id == job_id).values(related_id=related_id))
         await db.commit()
@@ -122,12 +125,16 @@ async def record_model_call(
     call: Callable[[], Awaitable[ToolCall]],
     related_id: str | None = None,
 ) -> tuple[ToolCall, Job]:
-    """Run one model call with its job record: `running` before, closed after, either way.
+    """Run one model call with its job record: `running` while it runs, closed after, either way.
 
-    The call's own error (an ApiError, or anything unexpected) is re-raised unchanged after
-    the job is marked failed.
+    The `running` row is written concurrently with the call rather than before it: the record
+    appears within milliseconds of the call starting, and a prediction's latency does not pay
+    for a commit the model's own time easily hides. `related_id` names what a successful call
+    produces (a prediction's id, chosen before the call so no further write is needed); a
+    failed job keeps none. The call's own error (an ApiError, or anything unexpected) is
+    re-raised unchanged after the job is marked failed.
     """
-    job = await start_job(services, user, kind=kind, model=model, related_id=related_id)
+    starting = asyncio.ensure_future(start_job(services, user, kind=kind, model=model))
     started = time.perf_counter()
 
     def elapsed_ms() -> int:
@@ -136,27 +143,28 @@ async def record_model_call(
     try:
         result = await call()
     except ApiError as exc:
-        await _record_failure(services, job.id, exc.message or exc.code, elapsed_ms())
+        await _record_failure(services, starting, exc.message or exc.code, elapsed_ms())
         raise
     except asyncio.CancelledError:
         # The request went away mid-call. Close the record in a task of its own, since
         # awaiting in a cancelled task may be cancelled again; a job never stays `running`.
         closing = asyncio.ensure_future(
-            _record_failure(services, job.id, CANCELLED_ERROR, elapsed_ms())
+            _record_failure(services, starting, CANCELLED_ERROR, elapsed_ms())
         )
         _background.add(closing)
         closing.add_done_callback(_background.discard)
         raise
     except Exception as exc:
-        await _record_failure(services, job.id, type(exc).__name__, elapsed_ms())
+        await _record_failure(services, starting, type(exc).__name__, elapsed_ms())
         raise
     job = await finish_job(
         services,
-        job.id,
+        (await starting).id,
         input_tokens=result.input_tokens,
         output_tokens=result.output_tokens,
         latency_ms=result.latency_ms,
         model=result.model,
+        related_id=related_id,
     )
     return result, job
 
@@ -164,12 +172,15 @@ async def record_model_call(
 _background: set[asyncio.Future[None]] = set()  # strong references until the tasks finish
 
 
-async def _record_failure(services: Services, job_id: uuid.UUID, error: str, latency: int) -> None:
+async def _record_failure(
+    services: Services, starting: Awaitable[Job], error: str, latency: int
+) -> None:
     """Mark the job failed; if even that fails, log it and let the call's own error through."""
     try:
-        await finish_job(services, job_id, error=error, latency_ms=latency)
+        job = await starting
+        await finish_job(services, job.id, error=error, latency_ms=latency)
     except Exception:
-        logger.exception("could not record the failure of job %s", job_id)
+        logger.exception("could not record the failure of a %s", "model call")
 
 
 # --- reading ----------------------------------------------------------------------------------

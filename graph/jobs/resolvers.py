@@ -3,8 +3,7 @@ calls they record)."""
 
 import strawberry
 
-from gateway.errors import NotFound
-from graph.info import Info
+from graph.info import Info, or_none
 from graph.jobs import ops
 from graph.jobs.types import JobType
 
@@ -29,8 +28,5 @@ class JobsQuery:
     @strawberry.field(description="One of your jobs by its UUID, or null.")
     async def job(self, info: Info, job_id: strawberry.ID) -> JobType | None:
         ctx = info.context
-        try:
-            job = await ops.get_job(ctx.db, await ctx.require_user(), job_id)
-        except NotFound:
-            return None
-        return JobType.from_row(job)
+        job = await or_none(ops.get_job(ctx.db, await ctx.require_user(), job_id))
+        return JobType.from_row(job) if job else None

@@ -5,9 +5,9 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from gateway.errors import Invalid, NotFound
+from gateway.errors import Invalid
 from graph.ids import parse_uuid
-from graph.info import Info
+from graph.info import Info, or_none
 from graph.memory import ops, promote
 from graph.memory.types import (
     ContextBundleType,
@@ -23,19 +23,12 @@ from graph.memory.types import (
 from graph.validate import timestamp
 
 
-async def _or_none(call: Any) -> Any:
-    try:
-        return await call
-    except NotFound:
-        return None
-
-
 @strawberry.type
 class MemoryQuery:
     @strawberry.field
     async def profile(self, info: Info) -> ProfileType | None:
         ctx = info.context
-        row = await _or_none(ops.get_profile(ctx.db, await ctx.require_user()))
+        row = await or_none(ops.get_profile(ctx.db, await ctx.require_user()))
         return ProfileType.from_row(row) if row else None
 
     @strawberry.field(description="Facts, most recently updated first (filters as in REST).")
@@ -65,7 +58,7 @@ class MemoryQuery:
     @strawberry.field
     async def fact(self, info: Info, fact_id: strawberry.ID) -> FactType | None:
         ctx = info.context
-        view = await _or_none(
+        view = await or_none(
             ops.get_fact(ctx.db, await ctx.require_user(), parse_uuid(fact_id, "fact"))
         )
         return FactType.from_row(view.fact) if view else None
@@ -95,7 +88,7 @@ class MemoryQuery:
     @strawberry.field
     async def episode(self, info: Info, episode_id: strawberry.ID) -> EpisodeType | None:
         ctx = info.context
-        view = await _or_none(
+        view = await or_none(
             ops.get_episode(ctx.db, await ctx.require_user(), parse_uuid(episode_id, "episode"))
         )
         return EpisodeType.from_row(view.episode) if view else None
@@ -127,7 +120,7 @@ class MemoryQuery:
     @strawberry.field
     async def raw_memory(self, info: Info, raw_id: strawberry.ID) -> RawMemoryType | None:
         ctx = info.context
-        row = await _or_none(
+        row = await or_none(
             ops.get_raw(ctx.db, await ctx.require_user(), parse_uuid(raw_id, "raw memory"))
         )
         return RawMemoryType.from_row(row) if row else None

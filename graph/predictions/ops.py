@@ -7,7 +7,8 @@ bundle the model saw is stored with the prediction.
 
 import asyncio
 import uuid
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,15 +16,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.broadcast import Subscription
 from gateway.errors import ApiError, Invalid, NotFound, UpstreamError
 from gateway.jsonio import jsonable
 from gateway.llm import ToolCall
 from gateway.services import Services
 from graph import validate as v
-from graph.jobs.ops import record_model_call, set_job_related
+from graph.ids import try_uuid
+from graph.jobs.ops import record_model_call
 from graph.memory.ops import ContextBundle, ContextRequest, build_context
 from graph.memory.shapes import context_json
-from graph.pagination import Page, PageSpec, paginate
+from graph.pagination import Page, PageSpec, page_per_parent, paginate
 from graph.predictions.prompts import (
     CONTINUATION_TOOL,
     PREDICTIONS_TOOL,
@@ -36,6 +39,8 @@ from models.predictions import FEEDBACK_STATUSES, PREDICTION_STATUSES, Predictio
 from models.types import utcnow
 
 PREDICTIONS_PAGE = PageSpec(default=50, maximum=200)
+SESSION_PREDICTIONS_PAGE = PageSpec(default=50, maximum=200)
+NEWEST_FIRST = (Prediction.created_at.desc(), Prediction.id.desc())
 K_DEFAULT, K_MAX = 1, 10
 THRESHOLD_DEFAULT = 0.8
 AGENT_MAX, INPUT_MAX, RESPONSE_MAX, REASONING_MAX = 200, 100_000, 20_000, 4_000
@@ -140,8 +145,12 @@ async def _ask_model(
     request: PredictRequest,
     model: str,
     bundle: ContextBundle,
-) -> tuple[list[Candidate], ToolCall, uuid.UUID]:
-    """One model call with its job; an unusable answer fails the job like an upstream error."""
+) -> tuple[uuid.UUID, list[Candidate], ToolCall]:
+    """One model call with its job; an unusable answer fails the job like an upstream error.
+
+    The prediction's id is chosen first, so the job names it when it closes.
+    """
+    prediction_id = uuid.uuid4()
     candidates: list[Candidate] = []
 
     async def call() -> ToolCall:
@@ -156,8 +165,10 @@ async def _ask_model(
         candidates.extend(parse_candidates(answer.input, request.k))
         return answer
 
-    answer, job = await record_model_call(services, user, kind="predict", model=model, call=call)
-    return candidates, answer, job.id
+    answer, _job = await record_model_call(
+        services, user, kind="predict", model=model, call=call, related_id=str(prediction_id)
+    )
+    return prediction_id, candidates, answer
 
 
 async def _context(
@@ -172,6 +183,7 @@ async def _context(
 
 
 def _new_prediction(
+    prediction_id: uuid.UUID,
     user: User,
     request: PredictRequest,
     *,
@@ -186,6 +198,7 @@ def _new_prediction(
     now = utcnow()
     automatic = confidence >= request.threshold
     return Prediction(
+        id=prediction_id,
         user_id=user.id,
         kind=kind,
         agent=request.agent,
@@ -212,10 +225,8 @@ async def predict(
     model = services.llm.resolve_model(request.model)
     calibration = await calibration_for(db, user)
     bundle, snapshot = await _context(db, user, request.recency_minutes)
-    candidates, answer, job_id = await _ask_model(services, user, request, model, bundle)
-    return await _store(
-        db, services, user, request, model, candidates, answer, job_id, snapshot, calibration
-    )
+    answer = await _ask_model(services, user, request, model, bundle)
+    return await _store(db, services, user, request, model, answer, snapshot, calibration)
 
 
 async def _store(
@@ -224,24 +235,24 @@ async def _store(
     user: User,
     request: PredictRequest,
     model: str,
-    candidates: list[Candidate],
-    answer: ToolCall,
-    job_id: uuid.UUID,
+    answer: tuple[uuid.UUID, list[Candidate], ToolCall],
     snapshot: dict[str, Any],
     calibration: Any,
 ) -> Prediction:
+    prediction_id, candidates, call = answer
     if calibration is not None:
         for candidate in candidates:
             candidate.confidence = calibration.apply(candidate.raw_confidence)
         candidates.sort(key=lambda c: c.confidence, reverse=True)
     best = candidates[0]
     prediction = _new_prediction(
+        prediction_id,
         user,
         request,
         kind="predict",
         model=model,
         confidence=best.confidence,
-        answer=answer,
+        answer=call,
         snapshot=snapshot,
         k=request.k,
         predicted_response=best.response,
@@ -253,12 +264,37 @@ async def _store(
     db.add(prediction)
     await services.broadcast.publish(db, [(predictions_topic(user.id), {"id": str(prediction.id)})])
     await db.commit()
-    await set_job_related(services, job_id, str(prediction.id))
     return prediction
 
 
 def predictions_topic(user_id: uuid.UUID) -> str:
     return f"predictions.user:{user_id}"
+
+
+class PredictionFollower:
+    """The user's new predictions, as they are committed (by any process)."""
+
+    def __init__(self, services: Services, user: User, subscription: Subscription) -> None:
+        self._services = services
+        self._user = user
+        self._subscription = subscription
+
+    async def next_batch(self) -> list[Prediction]:
+        message = await self._subscription.next()
+        prediction_id = try_uuid(message.get("id"))
+        async with self._services.database.sessions() as db:
+            found = await predictions_by_id(
+                db, self._user, [prediction_id] if prediction_id else []
+            )
+        return list(found.values())
+
+
+@asynccontextmanager
+async def follow_predictions(services: Services, user: User) -> AsyncIterator[PredictionFollower]:
+    """Subscribe to the user's predictions; in place before this yields, so nothing committed
+    afterwards is missed. Holds no database connection while waiting."""
+    async with services.broadcast.subscribe(predictions_topic(user.id)) as subscription:
+        yield PredictionFollower(services, user, subscription)
 
 
 # --- reads ------------------------------------------------------------------------------------
@@ -300,8 +336,45 @@ async def list_predictions(
         stmt = stmt.where(Prediction.agent == agent)
     if session_id is not None:
         stmt = stmt.where(Prediction.session_id == session_id)
-    stmt = _window(stmt, since, until).order_by(Prediction.created_at.desc(), Prediction.id.desc())
+    stmt = _window(stmt, since, until).order_by(*NEWEST_FIRST)
     return await paginate(db, stmt, PREDICTIONS_PAGE, limit, offset)
+
+
+# --- batched lookups (the DataLoaders behind the graph's edges) --------------------------------
+
+
+async def predictions_by_id(
+    db: AsyncSession, user: User, prediction_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Prediction]:
+    rows = await db.execute(
+        sa.select(Prediction).where(
+            Prediction.id.in_(list(prediction_ids)), Prediction.user_id == user.id
+        )
+    )
+    return {prediction.id: prediction for prediction in rows.scalars()}
+
+
+async def predictions_of_sessions(
+    db: AsyncSession,
+    user: User,
+    session_ids: Sequence[str],
+    *,
+    limit: int | None,
+    offset: int | None,
+) -> dict[str, list[Prediction]]:
+    """One page of predictions (newest first) for each of many sessions, in one statement."""
+    return await page_per_parent(
+        db,
+        Prediction,
+        Prediction.session_id,
+        session_ids,
+        NEWEST_FIRST,
+        SESSION_PREDICTIONS_PAGE,
+        limit,
+        offset,
+        Prediction.user_id == user.id,
+        Prediction.kind == "predict",
+    )
 
 
 # --- feedback ---------------------------------------------------------------------------------
@@ -463,20 +536,8 @@ async def predict_batch(
     pending = [(i, r) for i, r in enumerate(requests) if r is not None]
     for (_index, request), answer in zip(pending, answers, strict=True):
         if answer is not None:
-            candidates, call, job_id = answer
             results.append(
-                await _store(
-                    db,
-                    services,
-                    user,
-                    request,
-                    model,
-                    candidates,
-                    call,
-                    job_id,
-                    snapshot,
-                    calibration,
-                )
+                await _store(db, services, user, request, model, answer, snapshot, calibration)
             )
     return BatchResult(results=results, errors=_errors(errors))
 
@@ -532,11 +593,13 @@ async def predict_continuation(
         )
         return answer
 
-    answer, job = await record_model_call(
-        services, user, kind="continuation", model=model, call=call
+    prediction_id = uuid.uuid4()
+    answer, _job = await record_model_call(
+        services, user, kind="continuation", model=model, call=call, related_id=str(prediction_id)
     )
     should, confidence, reasoning = decided[0]
     prediction = _new_prediction(
+        prediction_id,
         user,
         request,
         kind="continuation",
@@ -550,5 +613,4 @@ async def predict_continuation(
     )
     db.add(prediction)
     await db.commit()
-    await set_job_related(services, job.id, str(prediction.id))
     return prediction

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.broadcast import Subscription
 from gateway.errors import Forbidden, Invalid, NotFound
 from gateway.services import Services
-from graph.pagination import Page, PageSpec, paginate
+from graph.pagination import Page, PageSpec, page_per_parent, paginate
 from graph.validate import holds_nul
 from models.accounts import User
 from models.db import insert_for
@@ -591,31 +591,20 @@ async def events_of_sessions(
     offset: int | None,
 ) -> dict[str, list[RecordingEvent]]:
     """One page of events for each of many sessions, in one query (a window per session)."""
-    limit, offset = SESSION_EVENTS_PAGE.clamp(limit, offset)
-    position = (
-        sa.func.row_number()
-        .over(
-            partition_by=RecordingEvent.session_id,
-            order_by=EVENT_ORDER,
-        )
-        .label("position")
-    )
-    ranked = sa.select(RecordingEvent.seq, position).where(
-        RecordingEvent.session_id.in_(list(session_ids)), RecordingEvent.user_id == user.id
-    )
+    where = [RecordingEvent.user_id == user.id]
     if check_event_type(event_type) is not None:
-        ranked = ranked.where(RecordingEvent.type == event_type)
-    window = ranked.subquery()
-    rows = await db.execute(
-        sa.select(RecordingEvent)
-        .join(window, window.c.seq == RecordingEvent.seq)
-        .where(window.c.position > offset, window.c.position <= offset + limit)
-        .order_by(RecordingEvent.session_id, window.c.position)
+        where.append(RecordingEvent.type == event_type)
+    return await page_per_parent(
+        db,
+        RecordingEvent,
+        RecordingEvent.session_id,
+        session_ids,
+        EVENT_ORDER,
+        SESSION_EVENTS_PAGE,
+        limit,
+        offset,
+        *where,
     )
-    grouped: dict[str, list[RecordingEvent]] = {session_id: [] for session_id in session_ids}
-    for event in rows.scalars():
-        grouped[event.session_id].append(event)
-    return grouped
 
 
 async def events_by_id(

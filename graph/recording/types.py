@@ -1,7 +1,7 @@
 """GraphQL types of the recording domain: sessions, and events as nine typed variants."""
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import strawberry
@@ -12,6 +12,9 @@ from graph.info import Info
 from graph.loaders import grouped_loader, keyed_loader
 from graph.recording import ops
 from models.recording import RecordingEvent, RecordingSession
+
+if TYPE_CHECKING:
+    from graph.predictions.types import PredictionType
 
 
 def session_loader(ctx: Any) -> Any:
@@ -70,6 +73,18 @@ class RecordingSessionType(relay.Node):
         options = (("event_type", type), ("limit", limit), ("offset", offset))
         rows = await info.context.loader(session_events_loader).load((self.session_id, options))
         return [event_from_row(row) for row in rows]
+
+    @strawberry.field(description="Predictions made with this sessionId, newest first.")
+    async def predictions(
+        self, info: Info, limit: int | None = None, offset: int | None = None
+    ) -> list[Annotated["PredictionType", strawberry.lazy("graph.predictions.types")]]:
+        from graph.predictions.types import PredictionType, session_predictions_loader
+
+        options = (("limit", limit), ("offset", offset))
+        loader = info.context.loader(session_predictions_loader)
+        return [
+            PredictionType.from_row(row) for row in await loader.load((self.session_id, options))
+        ]
 
 
 @strawberry.interface(description="A recorded CloneEvent; each `type` is its own GraphQL type.")

@@ -170,6 +170,9 @@ class FakeAnthropic:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
+            # Headers and body go out in two writes; with Nagle on, the body waits for the
+            # client's delayed ACK (40 ms on Linux), which would swamp every latency figure.
+            disable_nagle_algorithm = True
 
             def do_POST(self) -> None:
                 fake._handle(self)
