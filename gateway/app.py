@@ -16,7 +16,7 @@ from gateway.graphql_app import create_graphql_app
 from gateway.middleware import RequestScopeMiddleware
 from gateway.services import Services
 from gateway.settings import Settings
-from rest_compat import auth, jobs, memory, monitoring, predictions, recording
+from rest_compat import access, auth, jobs, memory, monitoring, predictions, recording, sources
 from rest_compat.http import api_error_handler, http_error_handler, internal_error_handler
 
 GC_GEN0_THRESHOLD = 50_000  # the default is 700 (2,000 on Python 3.13)
@@ -80,11 +80,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
             "/api",
             [
                 _mount("/auth", auth.routes),
+                _mount("/access", access.routes),
                 _mount("/jobs", jobs.routes),
                 _mount("/monitoring", monitoring.routes),
                 _mount("/recording", recording.routes),
                 _mount("/memory", memory.routes),
                 _mount("/predictions", predictions.routes),
+                _mount("/sources", sources.routes),
             ],
         ),
     ]

@@ -5,6 +5,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
@@ -69,6 +70,7 @@ class Settings:
     llm_concurrency: int = 8
     elevenlabs_api_key: str | None = None
     elevenlabs_base_url: str | None = None
+    public_url: str | None = None  # unset: webhook URLs follow the request's own base URL
     graphql_introspection: bool = True
 
     @property
@@ -122,8 +124,22 @@ class Settings:
             ),
             elevenlabs_api_key=get("ELEVENLABS_API_KEY"),
             elevenlabs_base_url=get("ELEVENLABS_BASE_URL"),
+            public_url=_public_url(get("CLONE_PUBLIC_URL")),
             graphql_introspection=introspection,
         )
+
+
+def _public_url(raw: str | None) -> str | None:
+    """The gateway's address as outside services reach it, without a trailing slash."""
+    if raw is None:
+        return None
+    parsed = urlsplit(raw.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or parsed.query:
+        raise SettingsError(
+            f"CLONE_PUBLIC_URL must be an http(s) URL such as https://clone.example.com, "
+            f"not {raw!r}"
+        )
+    return raw.strip().rstrip("/")
 
 
 def _secret_key(configured: str | None, clone_env: str, database_url: str) -> str:

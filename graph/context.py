@@ -14,6 +14,7 @@ from gateway.settings import Settings
 from models.accounts import User
 
 _UNRESOLVED = object()
+ACCOUNT_HEADER = "x-clone-account"  # member mode: read this (shared) account instead of yours
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
@@ -25,6 +26,7 @@ class RequestContext:
     connection_params: dict[str, object] | None = None  # set by a WebSocket's connection_init
     _session: AsyncSession | None = field(default=None, repr=False)
     _user: object = field(default=_UNRESOLVED, repr=False)
+    _owner: User | None = field(default=None, repr=False)  # member mode: the shared account
     _user_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _loaders: dict[object, DataLoader[Any, Any]] = field(default_factory=dict, repr=False)
 
@@ -48,11 +50,54 @@ class RequestContext:
                 self._user = await authenticate(self.db, self.services, self.headers)
         return self._user  # type: ignore[return-value]
 
-    async def require_user(self) -> User:
+    async def caller(self) -> User:
+        """Whoever the credential names (401 without one), whatever account the request acts
+        for: what the REST wrapper checks first, and what `me` shows."""
         user = await self.user()
         if user is None:
             raise Unauthenticated("authentication required: send a Bearer token or X-Clone-API-Key")
         return user
+
+    async def reads_another_account(self) -> bool:
+        """Member mode: `X-Clone-Account` names an account other than the caller's (and the
+        caller may read it; 403 otherwise)."""
+        if not self.headers.get(ACCOUNT_HEADER):
+            return False
+        user = await self.caller()
+        return await self._shared_owner(user) is not user
+
+    async def require_user(self) -> User:
+        """The caller's own account: every write, and every surface that is never shared.
+
+        In member mode this is 403, so a resolver or handler that does not opt into shared
+        reads (`require_reader`) can never act for, or show, another account.
+        """
+        user = await self.caller()
+        if await self.reads_another_account():
+            raise Forbidden(
+                f"{ACCOUNT_HEADER} gives read-only access to recording, memory and predictions; "
+                "this request is not one of those reads"
+            )
+        return user
+
+    async def require_reader(self) -> User:
+        """The account whose recording, memory and predictions this request reads: the
+        caller's own, or in member mode the owner's, once the approved membership is checked
+        (403 otherwise). Resolved once per request."""
+        user = await self.caller()
+        return await self._shared_owner(user) if self.headers.get(ACCOUNT_HEADER) else user
+
+    async def account_for(self, method: str) -> User:
+        """`require_reader` for a GET, `require_user` for any other method (a write)."""
+        return await (self.require_reader() if method in ("GET", "HEAD") else self.require_user())
+
+    async def _shared_owner(self, user: User) -> User:
+        async with self._user_lock:
+            if self._owner is None:
+                from graph.access.ops import shared_account
+
+                self._owner = await shared_account(self.db, user, self.headers[ACCOUNT_HEADER])
+        return self._owner
 
     async def require_staff(self) -> User:
         user = await self.require_user()
@@ -74,9 +119,12 @@ class RequestContext:
         """
         headers = {str(k).lower(): str(v) for k, v in credentials.items() if isinstance(v, str)}
         self.headers = {
-            name: headers[name] for name in ("authorization", "x-clone-api-key") if name in headers
+            name: headers[name]
+            for name in ("authorization", "x-clone-api-key", ACCOUNT_HEADER)
+            if name in headers
         }
         self._user = _UNRESOLVED
+        self._owner = None
 
     async def aclose(self) -> None:
         if self._session is not None:

@@ -18,11 +18,12 @@ def keyed_loader(
 ) -> DataLoader[K, V | None]:
     """A loader over an ops function `fetch(db, user, keys) -> {key: row}` (missing → None).
 
-    The acting user is part of every fetch, so a loader can never return another user's row.
+    The account the request reads (`require_reader`: yours, or in member mode the shared
+    one) is part of every fetch, so a loader can never return any other account's row.
     """
 
     async def load(keys: list[K]) -> list[V | None]:
-        found = await fetch(ctx.db, await ctx.require_user(), keys)
+        found = await fetch(ctx.db, await ctx.require_reader(), keys)
         return [found.get(key) for key in keys]
 
     return DataLoader(load_fn=load)
@@ -35,7 +36,7 @@ def grouped_by_key_loader(
     """A one-to-many loader over `fetch(db, user, keys) -> {key: [rows]}` (missing → [])."""
 
     async def load(keys: list[K]) -> list[list[V]]:
-        found = await fetch(ctx.db, await ctx.require_user(), keys)
+        found = await fetch(ctx.db, await ctx.require_reader(), keys)
         return [found.get(key, []) for key in keys]
 
     return DataLoader(load_fn=load)
@@ -52,7 +53,7 @@ def grouped_loader(
     """
 
     async def load(keys: list[tuple[Any, tuple[tuple[str, Any], ...]]]) -> list[list[V]]:
-        user = await ctx.require_user()
+        user = await ctx.require_reader()
         by_options: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
         for parent, options in keys:
             by_options.setdefault(options, []).append(parent)

@@ -4,6 +4,7 @@ import strawberry
 from strawberry.extensions import DisableIntrospection
 
 from gateway.settings import Settings
+from graph.access.resolvers import AccessMutation, AccessQuery
 from graph.accounts.resolvers import AccountsMutation, AccountsQuery
 from graph.errors import ApiErrorExtension
 from graph.jobs.resolvers import JobsQuery
@@ -15,15 +16,31 @@ from graph.predictions.resolvers import (
 )
 from graph.recording.resolvers import RecordingMutation, RecordingQuery, RecordingSubscription
 from graph.recording.types import EVENT_TYPES
+from graph.sources.resolvers import SourcesMutation, SourcesQuery
 
 
 @strawberry.type
-class Query(AccountsQuery, RecordingQuery, MemoryQuery, PredictionsQuery, JobsQuery):
+class Query(
+    AccountsQuery,
+    AccessQuery,
+    RecordingQuery,
+    MemoryQuery,
+    PredictionsQuery,
+    JobsQuery,
+    SourcesQuery,
+):
     pass
 
 
 @strawberry.type
-class Mutation(AccountsMutation, RecordingMutation, MemoryMutation, PredictionsMutation):
+class Mutation(
+    AccountsMutation,
+    AccessMutation,
+    RecordingMutation,
+    MemoryMutation,
+    PredictionsMutation,
+    SourcesMutation,
+):
     pass
 
 

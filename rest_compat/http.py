@@ -14,7 +14,7 @@ from starlette.routing import BaseRoute, Match, get_route_path
 from starlette.types import Receive, Scope, Send
 
 from gateway import jsonio
-from gateway.errors import ApiError, Invalid, UnsupportedMediaType
+from gateway.errors import ApiError, Forbidden, Invalid, UnsupportedMediaType
 from graph.context import RequestContext
 from graph.pagination import Page, PageSpec
 
@@ -161,7 +161,8 @@ def endpoint(
     """Non-public endpoints resolve the caller before the handler runs (401 without one).
 
     Public endpoints ignore credentials, so a client that always sends its (perhaps expired)
-    access token can still refresh it or log in again.
+    access token can still refresh it or log in again. In member mode (`X-Clone-Account`)
+    every request but a GET is a write, and refused here, before any handler runs.
     """
 
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -169,7 +170,9 @@ def endpoint(
         async def run(request: Request) -> Response:
             ctx = context_of(request)
             if not public:
-                await ctx.require_user()
+                await ctx.caller()
+                if request.method not in ("GET", "HEAD") and await ctx.reads_another_account():
+                    raise Forbidden("X-Clone-Account gives read-only access: GET requests only")
             return await handler(request, ctx)
 
         return run

@@ -38,7 +38,7 @@ def _float(request: Request, name: str) -> float | None:
 
 @endpoint()
 async def raw_list(request: Request, ctx: RequestContext) -> Response:
-    user = await ctx.require_user()
+    user = await ctx.account_for(request.method)
     if request.method == "POST":
         row = await ops.create_raw(ctx.db, user, await read_object(request))
         return JSONResponse(raw_json(row), status_code=201)
@@ -59,7 +59,7 @@ async def raw_list(request: Request, ctx: RequestContext) -> Response:
 
 @endpoint()
 async def raw_detail(request: Request, ctx: RequestContext) -> Response:
-    user, raw_id = await ctx.require_user(), request.path_params["raw_id"]
+    user, raw_id = await ctx.account_for(request.method), request.path_params["raw_id"]
     if request.method == "DELETE":
         await ops.delete_raw(ctx.db, user, raw_id)
         return no_content()
@@ -68,7 +68,7 @@ async def raw_detail(request: Request, ctx: RequestContext) -> Response:
 
 @endpoint()
 async def episode_list(request: Request, ctx: RequestContext) -> Response:
-    user = await ctx.require_user()
+    user = await ctx.account_for(request.method)
     if request.method == "POST":
         view = await ops.create_episode(ctx.db, user, await read_object(request))
         return JSONResponse(episode_view_json(view), status_code=201)
@@ -87,7 +87,8 @@ async def episode_list(request: Request, ctx: RequestContext) -> Response:
 
 @endpoint()
 async def episode_detail(request: Request, ctx: RequestContext) -> Response:
-    user, episode_id = await ctx.require_user(), request.path_params["episode_id"]
+    user = await ctx.account_for(request.method)
+    episode_id = request.path_params["episode_id"]
     if request.method == "DELETE":
         await ops.delete_episode(ctx.db, user, episode_id)
         return no_content()
@@ -100,7 +101,7 @@ async def episode_detail(request: Request, ctx: RequestContext) -> Response:
 
 @endpoint()
 async def fact_list(request: Request, ctx: RequestContext) -> Response:
-    user = await ctx.require_user()
+    user = await ctx.account_for(request.method)
     if request.method == "POST":
         view = await ops.create_fact(ctx.db, user, await read_object(request))
         return JSONResponse(fact_view_json(view), status_code=201)
@@ -121,7 +122,7 @@ async def fact_list(request: Request, ctx: RequestContext) -> Response:
 
 @endpoint()
 async def fact_detail(request: Request, ctx: RequestContext) -> Response:
-    user, fact_id = await ctx.require_user(), request.path_params["fact_id"]
+    user, fact_id = await ctx.account_for(request.method), request.path_params["fact_id"]
     if request.method == "DELETE":
         await ops.delete_fact(ctx.db, user, fact_id)
         return no_content()
@@ -134,7 +135,7 @@ async def fact_detail(request: Request, ctx: RequestContext) -> Response:
 
 @endpoint()
 async def profile(request: Request, ctx: RequestContext) -> Response:
-    user = await ctx.require_user()
+    user = await ctx.account_for(request.method)
     if request.method == "DELETE":
         await ops.delete_profile(ctx.db, user)
         return no_content()
@@ -161,7 +162,7 @@ async def sync(_request: Request, ctx: RequestContext) -> Response:
 
 @endpoint()
 async def stats(_request: Request, ctx: RequestContext) -> Response:
-    return JSONResponse(await ops.stats(ctx.db, await ctx.require_user()))
+    return JSONResponse(await ops.stats(ctx.db, await ctx.require_reader()))
 
 
 @endpoint()
@@ -169,7 +170,7 @@ async def export(request: Request, ctx: RequestContext) -> Response:
     form = request.query_params.get("format", "json")
     if form not in ("json", "markdown"):
         raise Invalid("format must be json or markdown")
-    known = await ops.knowledge(ctx.db, await ctx.require_user())
+    known = await ops.knowledge(ctx.db, await ctx.require_reader())
     if form == "markdown":
         return PlainTextResponse(knowledge_markdown(known), media_type="text/markdown")
     return JSONResponse(knowledge_json(known))

@@ -73,7 +73,7 @@ async def feedback(request: Request, ctx: RequestContext) -> Response:
 @endpoint()
 async def detail(request: Request, ctx: RequestContext) -> Response:
     prediction = await ops.get_prediction(
-        ctx.db, await ctx.require_user(), request.path_params["prediction_id"]
+        ctx.db, await ctx.require_reader(), request.path_params["prediction_id"]
     )
     return JSONResponse(prediction_detail_json(prediction))
 
@@ -84,7 +84,7 @@ async def listing(request: Request, ctx: RequestContext) -> Response:
     params = request.query_params
     page = await ops.list_predictions(
         ctx.db,
-        await ctx.require_user(),
+        await ctx.require_reader(),
         status=params.get("status") or None,
         agent=params.get("agent") or None,
         session_id=params.get("session_id") or None,
@@ -100,7 +100,7 @@ async def listing(request: Request, ctx: RequestContext) -> Response:
 async def stats(request: Request, ctx: RequestContext) -> Response:
     result = await ops.prediction_stats(
         ctx.db,
-        await ctx.require_user(),
+        await ctx.require_reader(),
         since=query_datetime(request, "since"),
         until=query_datetime(request, "until"),
     )

@@ -68,7 +68,7 @@ async def ingest(request: Request, ctx: RequestContext) -> Response:
 
 @endpoint()
 async def event_detail(request: Request, ctx: RequestContext) -> Response:
-    user = await ctx.require_user()
+    user = await ctx.require_reader()
     event = await ops.get_event(ctx.db, user, request.path_params["event_id"])
     return JSONResponse(event_json(event))
 
@@ -76,13 +76,13 @@ async def event_detail(request: Request, ctx: RequestContext) -> Response:
 @endpoint()
 async def sessions(request: Request, ctx: RequestContext) -> Response:
     limit, offset = page_params(request, ops.SESSIONS_PAGE)
-    page = await ops.list_sessions(ctx.db, await ctx.require_user(), limit=limit, offset=offset)
+    page = await ops.list_sessions(ctx.db, await ctx.require_reader(), limit=limit, offset=offset)
     return JSONResponse(page_body(request, page, session_json))
 
 
 @endpoint()
 async def session_detail(request: Request, ctx: RequestContext) -> Response:
-    user = await ctx.require_user()
+    user = await ctx.require_reader()
     return JSONResponse(session_json(await ops.get_session(ctx.db, user, _session_id(request))))
 
 
@@ -91,7 +91,7 @@ async def session_events(request: Request, ctx: RequestContext) -> Response:
     limit, offset = page_params(request, ops.SESSION_EVENTS_PAGE)
     page = await ops.list_session_events(
         ctx.db,
-        await ctx.require_user(),
+        await ctx.require_reader(),
         _session_id(request),
         event_type=request.query_params.get("type") or None,
         limit=limit,
@@ -107,7 +107,7 @@ async def session_stream(request: Request, ctx: RequestContext) -> Response:
     The stream ends after the `session.stopped` frame; a comment line every HEARTBEAT_S keeps
     proxies from closing an idle connection.
     """
-    user = await ctx.require_user()
+    user = await ctx.require_reader()
     session_id = _session_id(request)
     await ops.get_session(ctx.db, user, session_id)  # 404 now, before the response starts
     await ctx.aclose()  # the stream outlives the request's session: give the connection back

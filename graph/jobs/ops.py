@@ -124,6 +124,7 @@ async def record_model_call(
     model: str,
     call: Callable[[], Awaitable[ToolCall]],
     related_id: str | None = None,
+    then: Callable[[ToolCall], Awaitable[object]] | None = None,
 ) -> tuple[ToolCall, Job]:
     """Run one model call with its job record: `running` while it runs, closed after, either way.
 
@@ -131,8 +132,9 @@ async def record_model_call(
     appears within milliseconds of the call starting, and a prediction's latency does not pay
     for a commit the model's own time easily hides. `related_id` names what a successful call
     produces (a prediction's id, chosen before the call so no further write is needed); a
-    failed job keeps none. The call's own error (an ApiError, or anything unexpected) is
-    re-raised unchanged after the job is marked failed.
+    failed job keeps none. `then` (storing what the call produced) runs concurrently with
+    closing the job, on its own connection. The call's own error (an ApiError, or anything
+    unexpected) is re-raised unchanged after the job is marked failed.
     """
     starting = asyncio.ensure_future(start_job(services, user, kind=kind, model=model))
     started = time.perf_counter()
@@ -157,7 +159,7 @@ async def record_model_call(
     except Exception as exc:
         await _record_failure(services, starting, type(exc).__name__, elapsed_ms())
         raise
-    job = await finish_job(
+    closing = finish_job(
         services,
         (await starting).id,
         input_tokens=result.input_tokens,
@@ -166,6 +168,9 @@ async def record_model_call(
         model=result.model,
         related_id=related_id,
     )
+    if then is None:
+        return result, await closing
+    job, _ = await asyncio.gather(closing, then(result))
     return result, job
 
 

@@ -28,7 +28,7 @@ class MemoryQuery:
     @strawberry.field
     async def profile(self, info: Info) -> ProfileType | None:
         ctx = info.context
-        row = await or_none(ops.get_profile(ctx.db, await ctx.require_user()))
+        row = await or_none(ops.get_profile(ctx.db, await ctx.require_reader()))
         return ProfileType.from_row(row) if row else None
 
     @strawberry.field(description="Facts, most recently updated first (filters as in REST).")
@@ -45,7 +45,7 @@ class MemoryQuery:
         ctx = info.context
         page = await ops.list_facts(
             ctx.db,
-            await ctx.require_user(),
+            await ctx.require_reader(),
             kind=kind,
             tag=tag,
             q=q,
@@ -59,7 +59,7 @@ class MemoryQuery:
     async def fact(self, info: Info, fact_id: strawberry.ID) -> FactType | None:
         ctx = info.context
         view = await or_none(
-            ops.get_fact(ctx.db, await ctx.require_user(), parse_uuid(fact_id, "fact"))
+            ops.get_fact(ctx.db, await ctx.require_reader(), parse_uuid(fact_id, "fact"))
         )
         return FactType.from_row(view.fact) if view else None
 
@@ -76,7 +76,7 @@ class MemoryQuery:
         ctx = info.context
         page = await ops.list_episodes(
             ctx.db,
-            await ctx.require_user(),
+            await ctx.require_reader(),
             since=timestamp(since, "since") if since else None,
             until=timestamp(until, "until") if until else None,
             tag=tag,
@@ -89,7 +89,7 @@ class MemoryQuery:
     async def episode(self, info: Info, episode_id: strawberry.ID) -> EpisodeType | None:
         ctx = info.context
         view = await or_none(
-            ops.get_episode(ctx.db, await ctx.require_user(), parse_uuid(episode_id, "episode"))
+            ops.get_episode(ctx.db, await ctx.require_reader(), parse_uuid(episode_id, "episode"))
         )
         return EpisodeType.from_row(view.episode) if view else None
 
@@ -107,7 +107,7 @@ class MemoryQuery:
         ctx = info.context
         page = await ops.list_raw(
             ctx.db,
-            await ctx.require_user(),
+            await ctx.require_reader(),
             source=source,
             session_id=session_id,
             since=timestamp(since, "since") if since else None,
@@ -121,7 +121,7 @@ class MemoryQuery:
     async def raw_memory(self, info: Info, raw_id: strawberry.ID) -> RawMemoryType | None:
         ctx = info.context
         row = await or_none(
-            ops.get_raw(ctx.db, await ctx.require_user(), parse_uuid(raw_id, "raw memory"))
+            ops.get_raw(ctx.db, await ctx.require_reader(), parse_uuid(raw_id, "raw memory"))
         )
         return RawMemoryType.from_row(row) if row else None
 
@@ -151,13 +151,13 @@ class MemoryQuery:
                 if value is not None
             }
         )
-        bundle = await ops.build_context(ctx.db, await ctx.require_user(), request)
+        bundle = await ops.build_context(ctx.db, await ctx.require_reader(), request)
         return ContextBundleType.from_bundle(bundle)
 
     @strawberry.field
     async def memory_stats(self, info: Info) -> MemoryStats:
         ctx = info.context
-        stats = await ops.stats(ctx.db, await ctx.require_user())
+        stats = await ops.stats(ctx.db, await ctx.require_reader())
         return MemoryStats(
             raw=stats["raw"],
             episodes=stats["episodes"],

@@ -7,7 +7,7 @@ bundle the model saw is stored with the prediction.
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -107,6 +107,10 @@ class Candidate:
         }
 
 
+# A model call's outcome: the prediction's id (chosen before the call), its candidates, the call.
+Answer = tuple[uuid.UUID, list[Candidate], ToolCall]
+
+
 def _clamp(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         return 0.0
@@ -145,10 +149,12 @@ async def _ask_model(
     request: PredictRequest,
     model: str,
     bundle: ContextBundle,
-) -> tuple[uuid.UUID, list[Candidate], ToolCall]:
+    then: Callable[[Answer], Awaitable[object]] | None = None,
+) -> Answer:
     """One model call with its job; an unusable answer fails the job like an upstream error.
 
-    The prediction's id is chosen first, so the job names it when it closes.
+    The prediction's id is chosen first, so the job names it when it closes; `then` (storing
+    the prediction) overlaps with closing the job.
     """
     prediction_id = uuid.uuid4()
     candidates: list[Candidate] = []
@@ -165,10 +171,22 @@ async def _ask_model(
         candidates.extend(parse_candidates(answer.input, request.k))
         return answer
 
-    answer, _job = await record_model_call(
-        services, user, kind="predict", model=model, call=call, related_id=str(prediction_id)
+    def answer(call: ToolCall) -> Answer:
+        return prediction_id, candidates, call
+
+    async def store(call: ToolCall) -> object:
+        return await then(answer(call)) if then is not None else None
+
+    result, _job = await record_model_call(
+        services,
+        user,
+        kind="predict",
+        model=model,
+        call=call,
+        related_id=str(prediction_id),
+        then=store if then is not None else None,
     )
-    return prediction_id, candidates, answer
+    return answer(result)
 
 
 async def _context(
@@ -223,10 +241,24 @@ async def predict(
 ) -> Prediction:
     """Build the memory bundle, ask for top-k replies, calibrate, decide auto or escalated."""
     model = services.llm.resolve_model(request.model)
-    calibration = await calibration_for(db, user)
-    bundle, snapshot = await _context(db, user, request.recency_minutes)
-    answer = await _ask_model(services, user, request, model, bundle)
-    return await _store(db, services, user, request, model, answer, snapshot, calibration)
+    calibration, (bundle, snapshot) = await asyncio.gather(
+        _calibration(services, user), _context(db, user, request.recency_minutes)
+    )
+    stored: list[Prediction] = []
+
+    async def store(answer: Answer) -> None:
+        stored.append(
+            await _store(db, services, user, request, model, answer, snapshot, calibration)
+        )
+
+    await _ask_model(services, user, request, model, bundle, then=store)
+    return stored[0]
+
+
+async def _calibration(services: Services, user: User) -> Any:
+    """`calibration_for` on a connection of its own, so it overlaps with the bundle's reads."""
+    async with services.database.sessions() as db:
+        return await calibration_for(db, user)
 
 
 async def _store(
@@ -235,7 +267,7 @@ async def _store(
     user: User,
     request: PredictRequest,
     model: str,
-    answer: tuple[uuid.UUID, list[Candidate], ToolCall],
+    answer: Answer,
     snapshot: dict[str, Any],
     calibration: Any,
 ) -> Prediction:

@@ -85,7 +85,7 @@ class PredictionsQuery:
         ctx = info.context
         page = await ops.list_predictions(
             ctx.db,
-            await ctx.require_user(),
+            await ctx.require_reader(),
             status=status,
             agent=agent,
             session_id=session_id,
@@ -101,7 +101,7 @@ class PredictionsQuery:
         ctx = info.context
         row = await or_none(
             ops.get_prediction(
-                ctx.db, await ctx.require_user(), parse_uuid(prediction_id, "prediction")
+                ctx.db, await ctx.require_reader(), parse_uuid(prediction_id, "prediction")
             )
         )
         return PredictionType.from_row(row) if row else None
@@ -118,7 +118,7 @@ async def prediction_stats(info: Info, since: str | None, until: str | None) -> 
     ctx = info.context
     stats = await ops.prediction_stats(
         ctx.db,
-        await ctx.require_user(),
+        await ctx.require_reader(),
         since=timestamp(since, "since") if since else None,
         until=timestamp(until, "until") if until else None,
     )
@@ -175,7 +175,7 @@ class PredictionsSubscription:
     @strawberry.subscription(description="Each of your predictions as it is made (any client).")
     async def prediction_created(self, info: Info) -> AsyncGenerator[PredictionType, None]:
         ctx = info.context
-        user = await ctx.require_user()
+        user = await ctx.require_reader()
         await ctx.aclose()  # hold no connection while waiting
         async with ops.follow_predictions(ctx.services, user) as follower:
             while True:

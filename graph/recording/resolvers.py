@@ -24,14 +24,16 @@ class RecordingQuery:
         self, info: Info, limit: int | None = None, offset: int | None = None
     ) -> list[RecordingSessionType]:
         ctx = info.context
-        page = await ops.list_sessions(ctx.db, await ctx.require_user(), limit=limit, offset=offset)
+        page = await ops.list_sessions(
+            ctx.db, await ctx.require_reader(), limit=limit, offset=offset
+        )
         return [RecordingSessionType.from_row(session) for session in page.items]
 
     @strawberry.field(description="One of your sessions by its producer id, or null.")
     async def recording_session(self, info: Info, session_id: str) -> RecordingSessionType | None:
         ctx = info.context
         try:
-            session = await ops.get_session(ctx.db, await ctx.require_user(), session_id)
+            session = await ops.get_session(ctx.db, await ctx.require_reader(), session_id)
         except NotFound:
             return None
         return RecordingSessionType.from_row(session)
@@ -40,7 +42,7 @@ class RecordingQuery:
     async def event(self, info: Info, event_id: str) -> Event | None:
         ctx = info.context
         try:
-            row = await ops.get_event(ctx.db, await ctx.require_user(), event_id)
+            row = await ops.get_event(ctx.db, await ctx.require_reader(), event_id)
         except NotFound:
             return None
         return event_from_row(row)
@@ -64,7 +66,7 @@ class RecordingSubscription:
     @strawberry.subscription(description="Each event ingested into the session from now on.")
     async def event_ingested(self, info: Info, session_id: str) -> AsyncGenerator[Event, None]:
         ctx = info.context
-        user = await ctx.require_user()
+        user = await ctx.require_reader()
         await ctx.aclose()  # hold no connection while waiting
         async with ops.follow_session(ctx.services, user, session_id) as follower:
             while True:
