@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean browser
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is required") if sys.version_info < (3, 11) else None'
@@ -16,7 +16,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/clone-gateway serve
 
-test: $(STAMP)
+# Chromium and chromedriver for the GraphiQL browser test (apt-get, only where missing).
+browser:
+	@bash scripts/ensure-chromium.sh
+
+test: $(STAMP) browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest

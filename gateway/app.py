@@ -12,11 +12,24 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from gateway.errors import ApiError
+from gateway.graphiql import graphiql_routes
 from gateway.graphql_app import create_graphql_app
+from gateway.metrics import MetricsMiddleware, metrics_endpoint
 from gateway.middleware import RequestScopeMiddleware
 from gateway.services import Services
 from gateway.settings import Settings
-from rest_compat import access, auth, jobs, memory, monitoring, predictions, recording, sources
+from rest_compat import (
+    access,
+    auth,
+    jobs,
+    memory,
+    monitoring,
+    news,
+    predictions,
+    recording,
+    sources,
+    voice,
+)
 from rest_compat.http import api_error_handler, http_error_handler, internal_error_handler
 
 GC_GEN0_THRESHOLD = 50_000  # the default is 700 (2,000 on Python 3.13)
@@ -73,9 +86,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 ],
             ),
         )
+    # Outermost: every request is counted, refusals made before routing included.
+    middleware.insert(0, Middleware(MetricsMiddleware))
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        *graphiql_routes(settings),
         _mount(
             "/api",
             [
@@ -86,6 +103,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 _mount("/recording", recording.routes),
                 _mount("/memory", memory.routes),
                 _mount("/predictions", predictions.routes),
+                _mount("/news", news.routes),
+                _mount("/voice", voice.routes),
                 _mount("/sources", sources.routes),
             ],
         ),

@@ -8,6 +8,7 @@ from typing import Any
 
 import uvicorn
 
+from gateway import metrics
 from gateway.errors import ApiError
 from gateway.services import Services
 from gateway.settings import Settings, SettingsError
@@ -91,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "migrate":
             print("database is up to date")
             return 0
+        metrics.prepare_multiprocess(args.workers)  # before the workers start
         uvicorn.run(
             "gateway.app:create_app",
             factory=True,

@@ -16,6 +16,7 @@ from typing import Any
 
 import anthropic
 
+from gateway import metrics
 from gateway.errors import ApiError, Invalid, RateLimited, UpstreamError, UpstreamUnavailable
 from gateway.settings import Settings
 
@@ -75,6 +76,7 @@ class ModelClient:
             )
         return self._client
 
+    @metrics.counted_model_call("anthropic", operation_arg="tool_name")
     async def call_tool(
         self,
         *,

@@ -7,6 +7,7 @@ from gateway.auth import TokenSigner
 from gateway.broadcast import Broadcast, create_broadcast
 from gateway.llm import ModelClient
 from gateway.settings import Settings
+from gateway.voice import VoiceClient
 from models.db import Database, create_database, normalize_url
 
 
@@ -17,6 +18,7 @@ class Services:
     signer: TokenSigner
     broadcast: Broadcast
     llm: ModelClient
+    voice: VoiceClient
 
     @classmethod
     def create(cls, settings: Settings) -> "Services":
@@ -30,9 +32,11 @@ class Services:
             ),
             broadcast=create_broadcast(normalize_url(settings.database_url, asynchronous=True)),
             llm=ModelClient(settings),
+            voice=VoiceClient(settings),
         )
 
     async def aclose(self) -> None:
         await self.llm.aclose()
+        await self.voice.aclose()
         await self.broadcast.aclose()
         await self.database.dispose()

@@ -72,6 +72,12 @@ class Settings:
     elevenlabs_base_url: str | None = None
     public_url: str | None = None  # unset: webhook URLs follow the request's own base URL
     graphql_introspection: bool = True
+    graphql_max_depth: int = 12
+    graphql_max_cost: int = 50_000
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 50_000
+    graphql_max_batch: int = 10
+    graphql_apq_cache_size: int = 1000
 
     @property
     def is_production(self) -> bool:
@@ -126,6 +132,27 @@ class Settings:
             elevenlabs_base_url=get("ELEVENLABS_BASE_URL"),
             public_url=_public_url(get("CLONE_PUBLIC_URL")),
             graphql_introspection=introspection,
+            graphql_max_depth=_int(
+                get("CLONE_GRAPHQL_MAX_DEPTH") or "12", "CLONE_GRAPHQL_MAX_DEPTH", 1, 1000
+            ),
+            graphql_max_cost=_int(
+                get("CLONE_GRAPHQL_MAX_COST") or "50000", "CLONE_GRAPHQL_MAX_COST", 1, 10**12
+            ),
+            graphql_max_aliases=_int(
+                get("CLONE_GRAPHQL_MAX_ALIASES") or "30", "CLONE_GRAPHQL_MAX_ALIASES", 0, 100_000
+            ),
+            graphql_max_tokens=_int(
+                get("CLONE_GRAPHQL_MAX_TOKENS") or "50000", "CLONE_GRAPHQL_MAX_TOKENS", 100, 10**7
+            ),
+            graphql_max_batch=_int(
+                get("CLONE_GRAPHQL_MAX_BATCH") or "10", "CLONE_GRAPHQL_MAX_BATCH", 1, 1000
+            ),
+            graphql_apq_cache_size=_int(
+                get("CLONE_GRAPHQL_APQ_CACHE_SIZE") or "1000",
+                "CLONE_GRAPHQL_APQ_CACHE_SIZE",
+                0,
+                1_000_000,
+            ),
         )
 
 

@@ -38,15 +38,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "postgresql_only: runs only on the PostgreSQL backend (a PostgreSQL feature)"
     )
+    config.addinivalue_line(
+        "markers", "sqlite_only: runs only on the SQLite backend (slow, and the same on both)"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect (rather than skip) PostgreSQL-only tests in their SQLite parametrization."""
+    """Deselect (rather than skip) single-backend tests in the other backend's parametrization."""
     keep, drop = [], []
     for item in items:
         params = getattr(item, "callspec", None)
         backend = params.params.get("database_url") if params else None
-        if item.get_closest_marker("postgresql_only") and backend != "postgresql":
+        if (item.get_closest_marker("postgresql_only") and backend != "postgresql") or (
+            item.get_closest_marker("sqlite_only") and backend not in (None, "sqlite")
+        ):
             drop.append(item)
         else:
             keep.append(item)
@@ -218,6 +223,21 @@ def fake_anthropic() -> Iterator[Any]:
     from tests.fakes.anthropic import FakeAnthropic
 
     fake = FakeAnthropic().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def fake_elevenlabs() -> Iterator[Any]:
+    """A local fake of the ElevenLabs API for the real SDK (see tests/fakes/elevenlabs.py).
+
+    Use it with `make_client(elevenlabs_api_key="test-key", elevenlabs_base_url=fake.url)`.
+    """
+    from tests.fakes.elevenlabs import FakeElevenLabs
+
+    fake = FakeElevenLabs().start()
     try:
         yield fake
     finally:

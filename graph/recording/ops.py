@@ -20,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway import metrics
 from gateway.broadcast import Subscription
 from gateway.errors import Forbidden, Invalid, NotFound
 from gateway.services import Services
@@ -136,6 +137,7 @@ async def ingest_events(
         async with services.database.serialized_writes():
             await _store(db, services, user, candidates, invalid, result)
     result.invalid = [ItemError(index, invalid[index]) for index in sorted(invalid)]
+    metrics.count_ingest(result.accepted, result.duplicates, len(result.invalid))
     return result
 
 

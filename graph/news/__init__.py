@@ -1,0 +1,1 @@
+"""News: product announcements, public to read, written by staff (SPEC §7)."""

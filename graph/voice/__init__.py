@@ -1,0 +1,1 @@
+"""Voice: speech synthesis and the voice catalogue through the provider's SDK (SPEC §7)."""

@@ -1,0 +1,68 @@
+"""Relay's root `node(id:)` / `nodes(ids:)`: any type with a global id resolves, and another
+user's id resolves to null exactly like a missing one (SPEC §8, issue #6)."""
+
+from tests.helpers import bearer, graphql, make_event, signup
+
+NODE = "query ($id: ID!) { node(id: $id) { __typename id } }"
+NODES = "query ($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
+
+
+async def _global_ids(client, headers):
+    writes = [
+        ("/api/recording/events/", [make_event("n1", session_id="node-s")]),
+        ("/api/memory/facts/", {"text": "Node fact"}),
+        (
+            "/api/memory/episodes/",
+            {
+                "title": "Node episode",
+                "started_at": "2026-05-05T12:00:00Z",
+                "ended_at": "2026-05-05T13:00:00Z",
+            },
+        ),
+        ("/api/memory/sync/", None),
+    ]
+    for path, body in writes:
+        response = await client.post(path, json=body, headers=headers)
+        assert response.status_code in (200, 201), response.text
+    body = await graphql(
+        client,
+        """{ recordingSessions { id events { id } }
+             facts { id } episodes { id } rawMemories { id } }""",
+        headers=headers,
+    )
+    assert "errors" not in body, body
+    data = body["data"]
+    session = data["recordingSessions"][0]
+    return {
+        "RecordingSession": session["id"],
+        "AgentPromptEvent": session["events"][0]["id"],
+        "Fact": data["facts"][0]["id"],
+        "Episode": data["episodes"][0]["id"],
+        "RawMemory": data["rawMemories"][0]["id"],
+    }
+
+
+async def test_node_resolves_own_rows_and_hides_others(client):
+    alice = bearer(await signup(client))
+    bob = bearer(await signup(client))
+    ids = await _global_ids(client, alice)
+    for typename, global_id in ids.items():
+        mine = await graphql(client, NODE, {"id": global_id}, alice)
+        assert mine["data"]["node"] == {"__typename": typename, "id": global_id}, typename
+        theirs = await graphql(client, NODE, {"id": global_id}, bob)
+        assert theirs["data"]["node"] is None, typename
+    listed = await graphql(client, NODES, {"ids": list(ids.values())}, alice)
+    assert [node["__typename"] for node in listed["data"]["nodes"]] == list(ids)
+    hidden = await graphql(client, NODES, {"ids": list(ids.values())}, bob)
+    assert hidden["data"]["nodes"] == [None] * len(ids)
+
+
+async def test_node_of_a_missing_row_is_null(client):
+    alice = bearer(await signup(client))
+    ids = await _global_ids(client, alice)
+    (fact,) = (await client.get("/api/memory/facts/", headers=alice)).json()["results"]
+    assert (
+        await client.delete(f"/api/memory/facts/{fact['id']}/", headers=alice)
+    ).status_code == 204
+    gone = await graphql(client, NODE, {"id": ids["Fact"]}, alice)
+    assert gone["data"]["node"] is None
