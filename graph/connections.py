@@ -136,3 +136,20 @@ def connection(
         ),
         total=total,
     )
+
+
+def from_page(
+    page: Any,
+    node: Callable[[Any], T],
+    after: str | None,
+    total: int | Callable[[], Awaitable[int]] | None = None,
+) -> Connection[T]:
+    """A connection over a `graph.pagination.Page` (its items become the nodes)."""
+    return connection(
+        page.items,
+        page.cursors,
+        node,
+        has_next=page.has_next,
+        after=after,
+        total=page.total if total is None else total,
+    )

@@ -44,24 +44,25 @@ def grouped_by_key_loader(
 
 def grouped_loader(
     ctx: "RequestContext",
-    fetch: Callable[..., Awaitable[dict[Any, list[V]]]],
-) -> DataLoader[tuple[Any, tuple[tuple[str, Any], ...]], list[V]]:
-    """A loader for one-to-many edges with arguments: key = (parent key, sorted options).
+    fetch: Callable[..., Awaitable[dict[Any, V]]],
+) -> DataLoader[tuple[Any, tuple[tuple[str, Any], ...]], V]:
+    """A loader for edges with arguments: key = (parent key, options as sorted pairs).
 
     Keys sharing the same options are fetched together with one call of
-    `fetch(db, user, parent_keys, **options)`.
+    `fetch(db, user, parent_keys, **options) -> {parent: value}` (a page of a one-to-many
+    edge, or its count); it must answer for every parent it is given.
     """
 
-    async def load(keys: list[tuple[Any, tuple[tuple[str, Any], ...]]]) -> list[list[V]]:
+    async def load(keys: list[tuple[Any, tuple[tuple[str, Any], ...]]]) -> list[V]:
         user = await ctx.require_reader()
         by_options: dict[tuple[tuple[str, Any], ...], list[Any]] = {}
         for parent, options in keys:
             by_options.setdefault(options, []).append(parent)
-        results: dict[tuple[Any, tuple[tuple[str, Any], ...]], list[V]] = {}
+        results: dict[tuple[Any, tuple[tuple[str, Any], ...]], V] = {}
         for options, parents in by_options.items():
             found = await fetch(ctx.db, user, parents, **dict(options))
             for parent in parents:
-                results[(parent, options)] = found.get(parent, [])
+                results[(parent, options)] = found[parent]
         return [results[key] for key in keys]
 
     return DataLoader(load_fn=load)

@@ -1,7 +1,7 @@
 """Bounded limit/offset pages shared by every list operation, REST and GraphQL alike."""
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from gateway.errors import Invalid
+from graph.connections import Key, after_clause, encode_cursor, order_keys
 
 T = TypeVar("T")
 MAX_OFFSET = 2**31 - 1  # far past any real list; larger values would overflow the database
@@ -37,10 +38,26 @@ class PageSpec:
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
+    """One page of a list: REST shows `total`/`limit`/`offset`, GraphQL the cursors.
+
+    `rows` are the database rows behind `items` (the same objects unless an operation maps
+    them to views); cursors are computed from them only when asked for.
+    """
+
     items: Sequence[T]
     total: int
     limit: int
     offset: int
+    has_next: bool = False
+    rows: Sequence[Any] = ()
+    keys: Sequence[Key] = ()
+
+    @property
+    def cursors(self) -> list[str]:
+        return [encode_cursor(row, self.keys) for row in self.rows]
+
+    def with_items(self, items: Sequence[Any]) -> "Page[Any]":
+        return replace(self, items=items)
 
 
 async def paginate(
@@ -51,17 +68,33 @@ async def paginate(
     offset: int | None,
     *,
     total: int | None = None,
+    after: str | None = None,
 ) -> Page[Any]:
-    """Run `stmt` (already ordered) for one page, plus the total count after filters.
+    """Run `stmt` (already ordered, ending with a unique column) for one page, plus the total
+    count after filters. `after` (a cursor of this list) starts the page just beyond that row.
 
     A caller that already knows the total (a maintained counter) passes it and saves a count.
     """
     limit, offset = spec.clamp(limit, offset)
+    keys = order_keys(stmt)
     if total is None:
         count_stmt = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
         total = (await db.execute(count_stmt)).scalar_one()
-    items = (await db.execute(stmt.limit(limit).offset(offset))).scalars().all() if limit else []
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    if after is not None:
+        if offset:
+            raise Invalid("give either offset or after, not both")
+        stmt = stmt.where(after_clause(after, keys))
+    rows = list((await db.execute(stmt.limit(limit + 1).offset(offset))).scalars())
+    items = rows[:limit]
+    return Page(
+        items=items,
+        total=total,
+        limit=limit,
+        offset=offset,
+        has_next=len(rows) > limit,
+        rows=items,
+        keys=keys,
+    )
 
 
 async def page_per_parent(
@@ -74,24 +107,59 @@ async def page_per_parent(
     limit: int | None,
     offset: int | None,
     *where: Any,
-) -> dict[Any, list[Any]]:
+    after: str | None = None,
+) -> dict[Any, Page[Any]]:
     """One page of rows for each of many parents, in one statement (a window per parent).
 
     What a DataLoader behind a one-to-many edge needs: the page size holds per parent, and
-    the statement count stays one however many parents the request touches.
+    the statement count stays one however many parents the request touches. `after` is a
+    cursor of one parent's list (the loader groups parents by their arguments). Each page's
+    `total` is -1: counting is left to `count_per_parent`, for the requests that ask.
     """
     limit, offset = spec.clamp(limit, offset)
+    keys = order_keys(sa.select(entity).order_by(*order_by))
+    if after is not None:
+        if offset:
+            raise Invalid("give either offset or after, not both")
+        where = (*where, after_clause(after, keys))
     grouped: dict[Any, list[Any]] = {key: [] for key in parents}
-    if not parents or not limit:
-        return grouped
-    position = sa.func.row_number().over(partition_by=parent, order_by=order_by).label("position")
-    ranked = sa.select(entity, position).where(parent.in_(list(grouped)), *where).subquery()
-    row = aliased(entity, ranked)
-    rows = await db.execute(
-        sa.select(row)
-        .where(ranked.c.position > offset, ranked.c.position <= offset + limit)
-        .order_by(ranked.c[parent.key], ranked.c.position)
-    )
-    for item in rows.scalars():
-        grouped[getattr(item, parent.key)].append(item)
-    return grouped
+    if parents and limit:
+        position = (
+            sa.func.row_number().over(partition_by=parent, order_by=order_by).label("position")
+        )
+        ranked = sa.select(entity, position).where(parent.in_(list(grouped)), *where).subquery()
+        row = aliased(entity, ranked)
+        rows = await db.execute(
+            sa.select(row)
+            .where(ranked.c.position > offset, ranked.c.position <= offset + limit + 1)
+            .order_by(ranked.c[parent.key], ranked.c.position)
+        )
+        for item in rows.scalars():
+            grouped[getattr(item, parent.key)].append(item)
+    return {
+        key: Page(
+            items=items[:limit],
+            total=-1,
+            limit=limit,
+            offset=offset,
+            has_next=len(items) > limit,
+            rows=items[:limit],
+            keys=keys,
+        )
+        for key, items in grouped.items()
+    }
+
+
+async def count_per_parent(
+    db: AsyncSession, parent: Any, parents: Sequence[Any], *where: Any
+) -> dict[Any, int]:
+    """How many rows each parent's list holds (after its filters), in one GROUP BY."""
+    counts: dict[Any, int] = dict.fromkeys(parents, 0)
+    if parents:
+        rows = await db.execute(
+            sa.select(parent, sa.func.count())
+            .where(parent.in_(list(counts)), *where)
+            .group_by(parent)
+        )
+        counts.update({key: count for key, count in rows})
+    return counts

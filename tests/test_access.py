@@ -132,12 +132,12 @@ async def test_member_reads_exactly_the_owners_rows(client):
     assert [fact["text"] for fact in facts] == ["Owner fact"]
     mine = await client.get("/api/recording/sessions/mine/", headers=shared)
     assert mine.status_code == 404  # the member's own session is not the owner's
-    query = """{ recordingSessions { sessionId events { eventId } }
-                 facts { text } profile { summary } predictionStats { total } }"""
+    query = """{ recordingSessions { nodes { sessionId events { nodes { eventId } } } }
+                 facts { nodes { text } } profile { summary } predictionStats { total } }"""
     as_member = await graphql(client, query, headers=shared)
     assert "errors" not in as_member, as_member
     assert as_member == await graphql(client, query, headers=owner["headers"])
-    assert as_member["data"]["recordingSessions"][0]["sessionId"] == "own"
+    assert as_member["data"]["recordingSessions"]["nodes"][0]["sessionId"] == "own"
 
 
 @pytest.mark.parametrize(("method", "path", "body"), MEMBER_WRITES)
@@ -167,7 +167,11 @@ async def test_member_mode_refuses_graphql_mutations_and_unshared_reads(client):
     ):
         body = await graphql(client, mutation, headers=shared)
         assert body["errors"][0]["extensions"]["status"] == 403, (mutation, body)
-    for unshared in ("{ me { email } }", "{ apiKeys { name } }", "{ jobs { id } }"):
+    for unshared in (
+        "{ me { email } }",
+        "{ apiKeys { nodes { name } } }",
+        "{ jobs { nodes { id } } }",
+    ):
         body = await graphql(client, unshared, headers=shared)
         assert body["errors"][0]["extensions"]["status"] == 403, (unshared, body)
     for path in ("/api/auth/me/", "/api/auth/keys/", "/api/jobs/", "/api/access/members/"):
@@ -200,7 +204,7 @@ async def test_no_access_without_an_approved_membership(client):
     assert (await client.get(path, headers=_as_member(member, owner))).status_code == 200
     await client.delete(f"/api/access/{invited['id']}/", headers=owner["headers"])
     assert (await client.get(path, headers=_as_member(member, owner))).status_code == 403
-    body = await graphql(client, "{ facts { text } }", headers=_as_member(member, owner))
+    body = await graphql(client, "{ facts { nodes { text } } }", headers=_as_member(member, owner))
     assert body["errors"][0]["extensions"]["status"] == 403
 
 

@@ -93,7 +93,7 @@ async def test_graphql_masks_internal_errors_but_types_expected_ones(client, mon
 
     monkeypatch.setattr(ops, "list_api_keys", broken)
     response = await client.post(
-        "/graphql", json={"query": "{ apiKeys { id } }"}, headers=bearer(tokens)
+        "/graphql", json={"query": "{ apiKeys { nodes { id } } }"}, headers=bearer(tokens)
     )
     error = response.json()["errors"][0]
     assert error["message"] == "internal server error"

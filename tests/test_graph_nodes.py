@@ -26,19 +26,19 @@ async def _global_ids(client, headers):
         assert response.status_code in (200, 201), response.text
     body = await graphql(
         client,
-        """{ recordingSessions { id events { id } }
-             facts { id } episodes { id } rawMemories { id } }""",
+        """{ recordingSessions { nodes { id events { nodes { id } } } }
+             facts { nodes { id } } episodes { nodes { id } } rawMemories { nodes { id } } }""",
         headers=headers,
     )
     assert "errors" not in body, body
     data = body["data"]
-    session = data["recordingSessions"][0]
+    session = data["recordingSessions"]["nodes"][0]
     return {
         "RecordingSession": session["id"],
-        "AgentPromptEvent": session["events"][0]["id"],
-        "Fact": data["facts"][0]["id"],
-        "Episode": data["episodes"][0]["id"],
-        "RawMemory": data["rawMemories"][0]["id"],
+        "AgentPromptEvent": session["events"]["nodes"][0]["id"],
+        "Fact": data["facts"]["nodes"][0]["id"],
+        "Episode": data["episodes"]["nodes"][0]["id"],
+        "RawMemory": data["rawMemories"]["nodes"][0]["id"],
     }
 
 

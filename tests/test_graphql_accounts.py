@@ -100,10 +100,12 @@ async def test_api_keys_in_graphql(client):
     assert payload["key"].startswith("clone_")
     key_headers = {"X-Clone-API-Key": payload["key"]}
     listed = await graphql(
-        client, "{ apiKeys { id name } me { apiKeys { id } } }", headers=key_headers
+        client,
+        "{ apiKeys { nodes { id name } } me { apiKeys { nodes { id } } } }",
+        headers=key_headers,
     )
-    assert listed["data"]["apiKeys"] == [{"id": payload["apiKey"]["id"], "name": "ci"}]
-    assert listed["data"]["me"]["apiKeys"] == [{"id": payload["apiKey"]["id"]}]
+    assert listed["data"]["apiKeys"]["nodes"] == [{"id": payload["apiKey"]["id"], "name": "ci"}]
+    assert listed["data"]["me"]["apiKeys"]["nodes"] == [{"id": payload["apiKey"]["id"]}]
 
     other = await signup(client)
     foreign = await graphql(

@@ -40,8 +40,8 @@ async def accepted(client, query, variables=None, headers=None):
     return body["data"]
 
 
-# Six nested selection sets: me > sessions > events > session > events > session.
-DEEP = "{ me { sessions { events { session { events { session { sessionId } } } } } } }"
+# Six nested selection sets: me > sessions > nodes > events > nodes > session.
+DEEP = "{ me { sessions { nodes { events { nodes { session { sessionId } } } } } } }"
 
 
 # --- settings --------------------------------------------------------------------------
@@ -103,11 +103,10 @@ async def test_too_deep_query_is_rejected_before_any_resolver(make_client):
     with count_statements(client) as statements:
         data = await accepted(
             client,
-            "{ me { sessions(limit: 5) { events(limit: 5) "
-            "{ session { events(limit: 5) { eventId } } } } } }",
+            "{ me { sessions(first: 5) { nodes { events(first: 5) { nodes { eventId } } } } } }",
             headers=bearer(tokens),
         )
-    assert data == {"me": {"sessions": []}}
+    assert data == {"me": {"sessions": {"nodes": []}}}
     assert statements
 
 
@@ -116,25 +115,25 @@ async def test_fragments_do_not_hide_depth(make_client):
     tokens = await signup(client)
     named = """
     query { me { ...Sessions } }
-    fragment Sessions on User { sessions { ...Events } }
-    fragment Events on RecordingSession { events { session { ...Deeper } } }
-    fragment Deeper on RecordingSession { events { session { sessionId } } }
+    fragment Sessions on User { sessions { nodes { ...Events } } }
+    fragment Events on RecordingSession { events { nodes { ...Deeper } } }
+    fragment Deeper on Event { session { sessionId } }
     """
     error = await rejected(client, named, "QUERY_TOO_DEEP", headers=bearer(tokens))
     assert error["extensions"]["depth"] == 6
     inline = """
-    { me { ... on User { sessions { events { ... on AgentPromptEvent {
-        session { events { session { sessionId } } } } } } } } }
+    { me { ... on User { sessions { nodes { events { nodes { ... on AgentPromptEvent {
+        session { sessionId } } } } } } } } }
     """
     error = await rejected(client, inline, "QUERY_TOO_DEEP", headers=bearer(tokens))
     assert error["extensions"]["depth"] == 6
 
 
 async def test_default_depth_limit_is_twelve(client):
-    chain = "session { events { " * 6
-    query = "{ me { sessions { events { " + chain + "eventId" + " } }" * 6 + " } } } }"
+    levels = ["me", "sessions", "nodes", "events", "nodes"] + ["session", "events", "nodes"] * 4
+    query = "{ " + " ".join(f"{level} {{" for level in levels) + " eventId" + " }" * 18
     error = await rejected(client, query, "QUERY_TOO_DEEP")
-    assert error["extensions"]["depth"] == 15
+    assert error["extensions"]["depth"] == 17
     assert error["extensions"]["maxDepth"] == 12
 
 
@@ -143,20 +142,24 @@ async def test_default_depth_limit_is_twelve(client):
 
 async def test_costly_query_is_rejected_before_any_resolver(client):
     tokens = await signup(client)
-    query = "{ me { sessions(limit: 200) { sessionId events(limit: 500) { eventId } } } }"
+    query = (
+        "{ me { sessions(first: 200) { nodes { sessionId "
+        "events(first: 500) { nodes { eventId } } } } } }"
+    )
     error = await rejected(client, query, "QUERY_TOO_COSTLY", headers=bearer(tokens))
-    # me 1 + sessions 1 + 200 x (sessionId 1 + events 1 + 500 x eventId 1)
+    # me 1 + sessions 1 + nodes 1 + 200 x (sessionId 1 + events 1 + nodes 1 + 500 x eventId 1)
     assert error["extensions"] == {
         "code": "QUERY_TOO_COSTLY",
         "status": 400,
-        "cost": 2 + 200 * (2 + 500),
+        "cost": 3 + 200 * (3 + 500),
         "maxCost": 50_000,
     }
-    assert "estimated cost of 100402" in error["message"]
+    assert "estimated cost of 100603" in error["message"]
     # Smaller pages fit.
     await accepted(
         client,
-        "{ me { sessions(limit: 50) { sessionId events(limit: 500) { eventId } } } }",
+        "{ me { sessions(first: 50) { nodes { sessionId "
+        "events(first: 500) { nodes { eventId } } } } } }",
         headers=bearer(tokens),
     )
 
@@ -165,12 +168,13 @@ async def test_cost_uses_the_variables_values(client):
     tokens = await signup(client)
     query = (
         "query ($n: Int, $m: Int = 100) "
-        "{ me { sessions(limit: $n) { sessionId events(limit: $m) { eventId } } } }"
+        "{ me { sessions(first: $n) { nodes { sessionId "
+        "events(first: $m) { nodes { eventId } } } } } }"
     )
     error = await rejected(client, query, "QUERY_TOO_COSTLY", {"n": 1000}, bearer(tokens))
-    assert error["extensions"]["cost"] == 2 + 1000 * (2 + 100)  # $m from its default
+    assert error["extensions"]["cost"] == 3 + 1000 * (3 + 100)  # $m from its default
     error = await rejected(client, query, "QUERY_TOO_COSTLY", {"n": 10, "m": 9000}, bearer(tokens))
-    assert error["extensions"]["cost"] == 2 + 10 * (2 + 9000)
+    assert error["extensions"]["cost"] == 3 + 10 * (3 + 9000)
     await accepted(client, query, {"n": 10}, bearer(tokens))
 
 
@@ -178,20 +182,24 @@ async def test_cost_uses_the_variables_values(client):
     ("query", "cost"),
     [
         ("{ me { email displayName } }", 3),
-        # A list without a page size counts the default page size.
-        ("{ me { sessions { sessionId } } }", 2 + DEFAULT_PAGE_SIZE),
-        ("{ me { sessions(limit: 3) { sessionId eventCount } } }", 2 + 3 * 2),
-        ("{ me { email sessions(limit: 0) { sessionId } } }", 3),
+        # A connection without a page size counts the default page size.
+        ("{ me { sessions { nodes { sessionId } } } }", 3 + DEFAULT_PAGE_SIZE),
+        ("{ me { sessions(first: 3) { nodes { sessionId eventCount } } } }", 3 + 3 * 2),
+        ("{ me { email sessions(first: 0) { nodes { sessionId } } } }", 4),
+        (
+            "{ me { sessions(first: 3) { totalCount edges { cursor node { sessionId } } } } }",
+            4 + 3 * 3,
+        ),
         # A list without a page-size argument counts UNPAGED_LIST_SIZE items.
         (
-            "{ facts(limit: 2) { text episodes { title } } }",
-            1 + 2 * (2 + UNPAGED_LIST_SIZE * 1),
+            "{ facts(first: 2) { nodes { text episodes { title } } } }",
+            2 + 2 * (2 + UNPAGED_LIST_SIZE * 1),
         ),
         # Fragments count once per spread; aliased fields count like the others.
         (
             "{ a: me { ...U } b: me { ...U } } "
-            "fragment U on User { email sessions(limit: 4) { sessionId } }",
-            2 * (1 + 1 + 1 + 4),
+            "fragment U on User { email sessions(first: 4) { nodes { sessionId } } }",
+            2 * (1 + 1 + 1 + 1 + 4),
         ),
         # __typename is free; introspection costs 1 per field, without multipliers.
         ("{ __typename me { __typename email } }", 2),
@@ -216,7 +224,9 @@ async def test_a_query_within_the_cost_is_not_measured_as_rejected(make_client):
 async def test_absurd_page_sizes_are_refused_not_crashed_on(client):
     digits = "9" * 5000
     error = await rejected(
-        client, f"{{ me {{ sessions(limit: {digits}) {{ sessionId }} }} }}", "QUERY_TOO_COSTLY"
+        client,
+        f"{{ me {{ sessions(first: {digits}) {{ nodes {{ sessionId }} }} }} }}",
+        "QUERY_TOO_COSTLY",
     )
     assert error["extensions"]["cost"] > 10**12
 
@@ -285,7 +295,7 @@ async def test_oversized_document_is_refused_while_parsing(make_client):
 async def test_every_exceeded_limit_is_reported(make_client):
     client = await make_client(graphql_max_depth=1, graphql_max_cost=2, graphql_max_aliases=0)
     with count_statements(client) as statements:
-        _status, body = await post(client, "{ me { a: sessions { sessionId } } }")
+        _status, body = await post(client, "{ me { a: sessions { nodes { sessionId } } } }")
     assert statements == []
     codes = {error["extensions"]["code"] for error in body["errors"]}
     assert codes == {"QUERY_TOO_DEEP", "QUERY_TOO_COSTLY", "TOO_MANY_ALIASES"}
@@ -293,7 +303,7 @@ async def test_every_exceeded_limit_is_reported(make_client):
 
 async def test_each_operation_of_a_document_is_measured(make_client):
     client = await make_client(graphql_max_depth=1)
-    document = "query Shallow { __typename } query Deep { me { sessions { sessionId } } }"
+    document = "query Shallow { __typename } query Deep { me { sessions { nodes { sessionId } } } }"
     response = await client.post("/graphql", json={"query": document, "operationName": "Shallow"})
     error = response.json()["errors"][0]
     assert error["extensions"]["code"] == "QUERY_TOO_DEEP"
@@ -309,9 +319,9 @@ async def test_batch_runs_operations_in_order(client):
         "/graphql",
         json=[
             {"query": 'mutation { createApiKey(name: "batched") { apiKey { name } } }'},
-            {"query": "{ me { apiKeys { name } } }"},
+            {"query": "{ me { apiKeys { nodes { name } } } }"},
             {
-                "query": "query Q($x: Int) { me { sessions(limit: $x) { sessionId } } }",
+                "query": "query Q($x: Int) { me { sessions(first: $x) { nodes { sessionId } } } }",
                 "variables": {"x": 1},
             },
         ],
@@ -320,8 +330,8 @@ async def test_batch_runs_operations_in_order(client):
     assert response.status_code == 200, response.text
     first, second, third = response.json()
     assert first["data"]["createApiKey"]["apiKey"]["name"] == "batched"
-    assert second["data"]["me"]["apiKeys"] == [{"name": "batched"}]  # sees the first's write
-    assert third["data"] == {"me": {"sessions": []}}
+    assert second["data"]["me"]["apiKeys"] == {"nodes": [{"name": "batched"}]}  # sees the write
+    assert third["data"] == {"me": {"sessions": {"nodes": []}}}
 
 
 async def test_batch_above_the_limit_is_refused_before_anything_runs(make_client):
@@ -463,7 +473,7 @@ def test_subscriptions_are_protected_too(make_settings):
             assert ws.receive_json()["type"] == "connection_ack"
             query = (
                 'subscription { eventIngested(sessionId: "s") '
-                "{ session { events { session { sessionId } } } } }"
+                "{ session { events { nodes { session { sessionId } } } } } }"
             )
             ws.send_json({"id": "1", "type": "subscribe", "payload": {"query": query}})
             message = ws.receive_json()

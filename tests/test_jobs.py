@@ -396,11 +396,14 @@ async def test_graphql_jobs_and_job(client):
     made = await make_jobs(client, alice)
     bob_job = (await make_jobs(client, bob))[0]
     query = f"""
-    query ($kind: String, $status: String, $limit: Int, $offset: Int) {{
-      jobs(kind: $kind, status: $status, limit: $limit, offset: $offset) {{ {JOB_FIELDS} }}
+    query ($kind: String, $status: String, $first: Int, $after: String) {{
+      jobs(kind: $kind, status: $status, first: $first, after: $after) {{
+        totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ {JOB_FIELDS} }}
+      }}
     }}"""
     body = await graphql(client, query, {}, headers=bearer(alice))
-    jobs = body["data"]["jobs"]
+    jobs = body["data"]["jobs"]["nodes"]
+    assert body["data"]["jobs"]["totalCount"] == len(made)
     assert [job["jobId"] for job in jobs] == [str(job.id) for job in reversed(made)]
     failed_predict = jobs[-2]
     assert failed_predict == {
@@ -421,9 +424,17 @@ async def test_graphql_jobs_and_job(client):
     filtered = await graphql(
         client, query, {"kind": "predict", "status": "failed"}, headers=bearer(alice)
     )
-    assert [job["jobId"] for job in filtered["data"]["jobs"]] == [str(made[1].id)]
-    paged = await graphql(client, query, {"limit": 2, "offset": 1}, headers=bearer(alice))
-    assert [job["jobId"] for job in paged["data"]["jobs"]] == [str(made[4].id), str(made[3].id)]
+    assert [job["jobId"] for job in filtered["data"]["jobs"]["nodes"]] == [str(made[1].id)]
+    head = (await graphql(client, query, {"first": 1}, headers=bearer(alice)))["data"]["jobs"]
+    assert head["pageInfo"]["hasNextPage"] is True
+    after = head["pageInfo"]["endCursor"]
+    paged = await graphql(client, query, {"first": 2, "after": after}, headers=bearer(alice))
+    assert [job["jobId"] for job in paged["data"]["jobs"]["nodes"]] == [
+        str(made[-2].id),
+        str(made[-3].id),
+    ]
+    garbage = await graphql(client, query, {"after": "not-a-cursor"}, headers=bearer(alice))
+    assert garbage["errors"][0]["extensions"] == {"code": "INVALID", "status": 400}
     bad = await graphql(client, query, {"kind": "nope"}, headers=bearer(alice))
     assert bad["errors"][0]["extensions"] == {"code": "INVALID", "status": 400}
 
@@ -434,7 +445,7 @@ async def test_graphql_jobs_and_job(client):
         body = await graphql(client, one, {"id": other}, headers=bearer(alice))
         assert body["data"]["job"] is None, other
 
-    anonymous = await graphql(client, "{ jobs { jobId } }")
+    anonymous = await graphql(client, "{ jobs { nodes { jobId } } }")
     assert anonymous["errors"][0]["extensions"]["status"] == 401
 
 

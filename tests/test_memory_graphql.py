@@ -54,17 +54,17 @@ async def _seed(client, headers, label="a"):
 
 
 PROVENANCE = """
-{ facts { text episodes { title facts { text } rawMemories {
+{ facts { nodes { text episodes { title facts { text } rawMemories {
     content episode { title }
     event { eventId ... on AgentPromptEvent { prompt } session { sessionId } }
-} } } }
+} } } } }
 """
 
 
 async def test_provenance_edges_in_both_directions(client):
     headers = bearer(await signup(client))
     await _seed(client, headers)
-    facts = (await graphql(client, PROVENANCE, headers=headers))["data"]["facts"]
+    facts = (await graphql(client, PROVENANCE, headers=headers))["data"]["facts"]["nodes"]
     assert len(facts) == 1
     episode = facts[0]["episodes"][0]
     assert episode["title"] == "Episode a"
@@ -118,12 +118,12 @@ async def test_crud_mutations_and_queries_match_rest(client):
     assert profile["data"]["upsertProfile"] == {"summary": "Dev", "attributes": {"tz": "UTC"}}
     listed = await graphql(
         client,
-        '{ facts(tag: "x") { factId } episodes(tag: "dev") { episodeId } '
+        '{ facts(tag: "x") { nodes { factId } } episodes(tag: "dev") { nodes { episodeId } } '
         "profile { summary } memoryStats { raw episodes facts profileExists } }",
         headers=headers,
     )
-    assert listed["data"]["facts"] == [{"factId": fact_id}]
-    assert listed["data"]["episodes"] == [{"episodeId": episode_id}]
+    assert listed["data"]["facts"] == {"nodes": [{"factId": fact_id}]}
+    assert listed["data"]["episodes"] == {"nodes": [{"episodeId": episode_id}]}
     assert listed["data"]["memoryStats"] == {
         "raw": 2,
         "episodes": 1,
@@ -189,7 +189,8 @@ async def test_another_user_never_reaches_memory_rows(client):
     query = """
     query ($f: ID!, $e: ID!, $r: ID!) {
       fact(factId: $f) { text } episode(episodeId: $e) { title } rawMemory(rawId: $r) { content }
-      facts { text } episodes { title } rawMemories { content } profile { summary }
+      facts { totalCount nodes { text } } episodes { nodes { title } }
+      rawMemories { nodes { content } } profile { summary }
       contextBundle { facts { text } episodes { title } raw { content } }
     }
     """
@@ -200,9 +201,9 @@ async def test_another_user_never_reaches_memory_rows(client):
         "fact": None,
         "episode": None,
         "rawMemory": None,
-        "facts": [],
-        "episodes": [],
-        "rawMemories": [],
+        "facts": {"totalCount": 0, "nodes": []},
+        "episodes": {"nodes": []},
+        "rawMemories": {"nodes": []},
         "profile": None,
         "contextBundle": {"facts": [], "episodes": [], "raw": []},
     }

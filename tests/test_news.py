@@ -247,10 +247,17 @@ async def test_graphql_news(client, staff):
     await publish(client, staff, title="Newer", published_at="2026-02-01T00:00:00Z")
 
     # Public query, newest first, paged.
-    result = await graphql(client, "{ news(limit: 5) { title newsId } }")
-    assert [item["title"] for item in result["data"]["news"]] == ["Newer", "From GraphQL"]
-    result = await graphql(client, "{ news(limit: 1, offset: 1) { title } }")
-    assert result["data"]["news"] == [{"title": "From GraphQL"}]
+    result = await graphql(
+        client, "{ news(first: 1) { totalCount pageInfo { endCursor } nodes { title newsId } } }"
+    )
+    assert [item["title"] for item in result["data"]["news"]["nodes"]] == ["Newer"]
+    assert result["data"]["news"]["totalCount"] == 2
+    result = await graphql(
+        client,
+        "query ($after: String) { news(first: 5, after: $after) { nodes { title } } }",
+        {"after": result["data"]["news"]["pageInfo"]["endCursor"]},
+    )
+    assert result["data"]["news"]["nodes"] == [{"title": "From GraphQL"}]
     result = await graphql(
         client,
         'mutation ($id: ID!) { updateNews(newsId: $id, input: {summary: "more"}) { summary } }',
@@ -290,8 +297,8 @@ async def test_graphql_writes_are_staff_only_and_validated(client, staff):
 
 async def test_graphql_node_resolves_news_for_anyone(client, staff):
     item = await publish(client, staff, title="Noded")
-    listed = await graphql(client, "{ news { id newsId } }")
-    [entry] = listed["data"]["news"]
+    listed = await graphql(client, "{ news { nodes { id newsId } } }")
+    [entry] = listed["data"]["news"]["nodes"]
     assert entry["newsId"] == item["id"]
     result = await graphql(
         client,

@@ -69,7 +69,8 @@ async def test_hash_that_does_not_match_the_query_is_refused_and_not_stored(clie
 async def test_variables_and_operation_name_travel_with_the_hash(client):
     tokens = await signup(client)
     document = (
-        "query Keys($n: Int) { me { apiKeys(limit: $n) { name } } } query Other { __typename }"
+        "query Keys($n: Int) { me { apiKeys(first: $n) { nodes { name } } } } "
+        "query Other { __typename }"
     )
     for name in ("a", "b", "c"):
         await client.post("/api/auth/keys/", json={"name": name}, headers=bearer(tokens))
@@ -80,11 +81,11 @@ async def test_variables_and_operation_name_travel_with_the_hash(client):
         "extensions": apq(sha(document)),
     }
     first = await client.post("/graphql", json=body, headers=bearer(tokens))
-    assert len(first.json()["data"]["me"]["apiKeys"]) == 2
+    assert len(first.json()["data"]["me"]["apiKeys"]["nodes"]) == 2
     del body["query"]
     body["variables"] = {"n": 3}
     second = await client.post("/graphql", json=body, headers=bearer(tokens))
-    assert len(second.json()["data"]["me"]["apiKeys"]) == 3
+    assert len(second.json()["data"]["me"]["apiKeys"]["nodes"]) == 3
     body["operationName"] = "Other"
     other = await client.post("/graphql", json=body, headers=bearer(tokens))
     assert other.json() == {"data": {"__typename": "Query"}}
@@ -92,7 +93,7 @@ async def test_variables_and_operation_name_travel_with_the_hash(client):
 
 async def test_get_with_extensions_in_the_url(client):
     tokens = await signup(client)
-    query = "query ($n: Int) { me { email apiKeys(limit: $n) { name } } }"
+    query = "query ($n: Int) { me { email apiKeys(first: $n) { nodes { name } } } }"
     params = {
         "extensions": json.dumps(apq(sha(query))),
         "variables": json.dumps({"n": 5}),
@@ -109,7 +110,7 @@ async def test_get_with_extensions_in_the_url(client):
 
     hit = await client.get("/graphql", params=params, headers=headers)
     assert hit.status_code == 200
-    assert hit.json() == {"data": {"me": {"email": email, "apiKeys": []}}}
+    assert hit.json() == {"data": {"me": {"email": email, "apiKeys": {"nodes": []}}}}
 
 
 async def test_get_never_runs_a_mutation_even_from_the_store(client):

@@ -115,8 +115,8 @@ async def test_upstream_errors_map_and_leave_failed_jobs(
     assert extensions["status"] == expected
     if expected == 429:
         assert extensions["retryAfter"] == 7
-    jobs = await graphql(api, "{ jobs { kind status error } }", headers=headers)
-    (job,) = jobs["data"]["jobs"]
+    jobs = await graphql(api, "{ jobs { nodes { kind status error } } }", headers=headers)
+    (job,) = jobs["data"]["jobs"]["nodes"]
     assert (job["kind"], job["status"]) == ("predict", "failed")
     assert job["error"]
 
@@ -183,9 +183,9 @@ async def test_feedback_query_stats_and_user_edges(api, fake_anthropic):
     )
     assert future["data"]["predictionStats"] == {"total": 0, "precision": None}
     listed = await graphql(
-        api, '{ predictions(status: "accepted") { predictionId } }', headers=headers
+        api, '{ predictions(status: "accepted") { nodes { predictionId } } }', headers=headers
     )
-    assert listed["data"]["predictions"] == [{"predictionId": ids[1]}]
+    assert listed["data"]["predictions"]["nodes"] == [{"predictionId": ids[1]}]
     one = await graphql(
         api,
         "query ($id: ID!) { prediction(predictionId: $id) { status contextSnapshot } }",
@@ -247,11 +247,12 @@ async def test_another_users_prediction_is_unreachable(api, fake_anthropic):
     mine = (await _predict(api, alice, sessionId="shared"))["data"]["predict"]["predictionId"]
     seen = await graphql(
         api,
-        "query ($id: ID!) { prediction(predictionId: $id) { status } predictions { agent } }",
+        "query ($id: ID!) { prediction(predictionId: $id) { status } "
+        "predictions { totalCount nodes { agent } } }",
         {"id": mine},
         bob,
     )
-    assert seen["data"] == {"prediction": None, "predictions": []}
+    assert seen["data"] == {"prediction": None, "predictions": {"totalCount": 0, "nodes": []}}
     feedback = await graphql(
         api,
         'mutation ($id: ID!) { submitFeedback(predictionId: $id, status: "rejected") { status } }',
@@ -265,9 +266,12 @@ async def test_another_users_prediction_is_unreachable(api, fake_anthropic):
         headers=bob,
     )
     edge = await graphql(
-        api, '{ recordingSession(sessionId: "shared") { predictions { status } } }', None, bob
+        api,
+        '{ recordingSession(sessionId: "shared") { predictions { totalCount nodes { status } } } }',
+        None,
+        bob,
     )
-    assert edge["data"]["recordingSession"]["predictions"] == []
+    assert edge["data"]["recordingSession"]["predictions"] == {"totalCount": 0, "nodes": []}
 
 
 async def _seed_sessions(client, headers, fake, indexes):
@@ -286,14 +290,21 @@ async def _seed_sessions(client, headers, fake, indexes):
 
 DASHBOARD = """
 {
-  recordingSessions(limit: 50) {
-    sessionId
-    events(limit: 20) { eventId }
-    predictions(limit: 10) {
-      predictionId candidates { response confidence }
-      session { sessionId }
-      jobs { status latencyMs }
-    }
+  recordingSessions(first: 50) {
+    totalCount
+    pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      sessionId
+      events(first: 20) { totalCount nodes { eventId } }
+      predictions(first: 10) {
+        totalCount
+        nodes {
+          predictionId candidates { response confidence }
+          session { sessionId }
+          jobs { status latencyMs }
+        }
+      }
+    } }
   }
   predictionStats { total precision }
 }
@@ -306,17 +317,19 @@ async def test_session_predictions_edge_issues_constant_statements(api, fake_ant
     with count_statements(api) as small:
         body = await graphql(api, DASHBOARD, headers=headers)
     assert "errors" not in body, body
-    assert {len(s["predictions"]) for s in body["data"]["recordingSessions"]} == {2}
+    sessions = [edge["node"] for edge in body["data"]["recordingSessions"]["edges"]]
+    assert {len(s["predictions"]["nodes"]) for s in sessions} == {2}
+    assert {s["predictions"]["totalCount"] for s in sessions} == {2}
     await _seed_sessions(api, headers, fake_anthropic, range(2, 8))
     with count_statements(api) as large:
         body = await graphql(api, DASHBOARD, headers=headers)
-    sessions = body["data"]["recordingSessions"]
-    assert len(sessions) == 8
+    sessions = [edge["node"] for edge in body["data"]["recordingSessions"]["edges"]]
+    assert len(sessions) == body["data"]["recordingSessions"]["totalCount"] == 8
     for session in sessions:
-        assert [p["session"]["sessionId"] for p in session["predictions"]] == [
-            session["sessionId"]
-        ] * 2
-        assert all(p["jobs"][0]["status"] == "succeeded" for p in session["predictions"])
+        predictions = session["predictions"]["nodes"]
+        assert [p["session"]["sessionId"] for p in predictions] == [session["sessionId"]] * 2
+        assert all(p["jobs"][0]["status"] == "succeeded" for p in predictions)
+        assert session["events"]["totalCount"] == len(session["events"]["nodes"]) == 1
     assert len(large) == len(small)
 
 

@@ -50,6 +50,7 @@ async def test_nine_variants_are_typed_in_the_graph(client):
     assert ingested["data"]["ingestEvents"]["accepted"] == 9
     query = """
     { recordingSession(sessionId: "session-1") { sessionId eventCount events {
+        totalCount pageInfo { hasNextPage } nodes {
         __typename eventId type session { sessionId }
         ... on AppFocusedEvent { app windowTitle }
         ... on CaptureFrameEvent { uri contentHash width height }
@@ -58,12 +59,14 @@ async def test_nine_variants_are_typed_in_the_graph(client):
         ... on InputScrollEvent { deltaX deltaY }
         ... on AgentPromptEvent { agent prompt }
         ... on AgentResponseEvent { response inResponseTo }
-    } } }
+    } } } }
     """
     session = (await graphql(client, query, headers=bearer(tokens)))["data"]["recordingSession"]
-    assert session["eventCount"] == 9
-    by_type = {event["type"]: event for event in session["events"]}
-    assert [event["eventId"] for event in session["events"]] == [f"e{i}" for i in range(9)]
+    assert session["eventCount"] == session["events"]["totalCount"] == 9
+    assert session["events"]["pageInfo"] == {"hasNextPage": False}
+    nodes = session["events"]["nodes"]
+    by_type = {event["type"]: event for event in nodes}
+    assert [event["eventId"] for event in nodes] == [f"e{i}" for i in range(9)]
     assert by_type["session.started"]["__typename"] == "SessionStartedEvent"
     assert by_type["app.focused"] | {} == {
         "__typename": "AppFocusedEvent",
@@ -93,10 +96,14 @@ async def test_another_users_session_and_event_are_null(client):
     query = """{
       recordingSession(sessionId: "session-1") { sessionId }
       event(eventId: "secret") { eventId }
-      me { sessions { sessionId } }
+      me { sessions { nodes { sessionId } } }
     }"""
     body = await graphql(client, query, headers=bearer(stranger))
-    assert body["data"] == {"recordingSession": None, "event": None, "me": {"sessions": []}}
+    assert body["data"] == {
+        "recordingSession": None,
+        "event": None,
+        "me": {"sessions": {"nodes": []}},
+    }
     mine = await graphql(client, query, headers=bearer(owner))
     assert mine["data"]["event"] == {"eventId": "secret"}
 
@@ -124,7 +131,8 @@ async def test_session_events_edges_are_batched(client):
     tokens = await signup(client)
     headers = bearer(tokens)
     query = """
-    { me { sessions(limit: 200) { sessionId events(limit: 3) { eventId session { sessionId } } } } }
+    { me { sessions(first: 200) { nodes { sessionId
+        events(first: 3) { totalCount nodes { eventId session { sessionId } } } } } } }
     """
     counts = {}
     for sessions in (2, 40):
@@ -135,12 +143,13 @@ async def test_session_events_edges_are_batched(client):
         await client.post("/api/recording/events/", json=events, headers=headers)
         with count_statements(client) as statements:
             body = await graphql(client, query, headers=headers)
-        listed = body["data"]["me"]["sessions"]
-        assert all(len(session["events"]) == 3 for session in listed)
+        listed = body["data"]["me"]["sessions"]["nodes"]
+        assert all(len(session["events"]["nodes"]) == 3 for session in listed)
+        assert all(session["events"]["totalCount"] == 4 for session in listed)
         assert all(
             event["session"]["sessionId"] == session["sessionId"]
             for session in listed
-            for event in session["events"]
+            for event in session["events"]["nodes"]
         )
         counts[sessions] = len(statements)
     assert counts[2] == counts[40], counts

@@ -531,14 +531,19 @@ async def verify_magic_link(db: AsyncSession, services: Services, token: object)
 
 
 async def list_api_keys(
-    db: AsyncSession, user: User, *, limit: int | None = None, offset: int | None = None
+    db: AsyncSession,
+    user: User,
+    *,
+    limit: int | None = None,
+    offset: int | None = None,
+    after: str | None = None,
 ) -> Page[ApiKey]:
     stmt = (
         sa.select(ApiKey)
         .where(ApiKey.user_id == user.id)
         .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
     )
-    return await paginate(db, stmt, API_KEYS_PAGE, limit, offset)
+    return await paginate(db, stmt, API_KEYS_PAGE, limit, offset, after=after)
 
 
 async def create_api_key(db: AsyncSession, user: User, name: object) -> tuple[ApiKey, str]:

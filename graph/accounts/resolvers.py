@@ -11,6 +11,7 @@ from graph.accounts.types import (
     UpdateMeInput,
     UserType,
 )
+from graph.connections import Connection
 from graph.ids import parse_uuid
 from graph.info import Info
 
@@ -23,10 +24,10 @@ class AccountsQuery:
 
     @strawberry.field(description="Your API keys, newest first (the same list as `me.apiKeys`).")
     async def api_keys(
-        self, info: Info, limit: int | None = None, offset: int | None = None
-    ) -> list[ApiKeyType]:
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[ApiKeyType]:
         me = UserType.from_row(await info.context.require_user())
-        return await me.api_keys(info, limit=limit, offset=offset)
+        return await me.api_keys(info, first=first, after=after)
 
 
 @strawberry.type

@@ -7,6 +7,7 @@ import strawberry
 from gateway.errors import Forbidden
 from graph.accounts import ops
 from graph.accounts.ops import AuthResult, TokenPair
+from graph.connections import Connection, from_page
 from graph.info import Info, or_none
 from graph.jobs import ops as jobs_ops
 from graph.jobs.types import JobType
@@ -71,21 +72,19 @@ class UserType:
 
     @strawberry.field(description="Your recording sessions, most recent first.")
     async def sessions(
-        self, info: Info, limit: int | None = None, offset: int | None = None
-    ) -> list[RecordingSessionType]:
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[RecordingSessionType]:
         caller = await self._holder(info)
-        page = await recording_ops.list_sessions(
-            info.context.db, caller, limit=limit, offset=offset
-        )
-        return [RecordingSessionType.from_row(session) for session in page.items]
+        page = await recording_ops.list_sessions(info.context.db, caller, limit=first, after=after)
+        return from_page(page, RecordingSessionType.from_row, after)
 
     @strawberry.field(description="Your API keys, newest first (revoked ones included).")
     async def api_keys(
-        self, info: Info, limit: int | None = None, offset: int | None = None
-    ) -> list[ApiKeyType]:
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[ApiKeyType]:
         caller = await self._holder(info)
-        page = await ops.list_api_keys(info.context.db, caller, limit=limit, offset=offset)
-        return [ApiKeyType.from_row(key) for key in page.items]
+        page = await ops.list_api_keys(info.context.db, caller, limit=first, after=after)
+        return from_page(page, ApiKeyType.from_row, after)
 
     @strawberry.field(description="Your profile (the singleton memory tier), if written yet.")
     async def profile(self, info: Info) -> ProfileType | None:
@@ -99,14 +98,14 @@ class UserType:
         info: Info,
         kind: str | None = None,
         status: str | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-    ) -> list[JobType]:
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[JobType]:
         caller = await self._holder(info)
         page = await jobs_ops.list_jobs(
-            info.context.db, caller, kind=kind, status=status, limit=limit, offset=offset
+            info.context.db, caller, kind=kind, status=status, limit=first, after=after
         )
-        return [JobType.from_row(job) for job in page.items]
+        return from_page(page, JobType.from_row, after)
 
     @strawberry.field(description="Precision, automation rate and calibration over a window.")
     async def prediction_stats(

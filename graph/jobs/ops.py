@@ -199,6 +199,7 @@ async def list_jobs(
     status: str | None = None,
     limit: int | None = None,
     offset: int | None = None,
+    after: str | None = None,
 ) -> Page[Job]:
     """The user's jobs, newest first (served by the (user_id, created_at, id) index)."""
     stmt = sa.select(Job).where(Job.user_id == user.id)
@@ -207,7 +208,7 @@ async def list_jobs(
     if status is not None:
         stmt = stmt.where(Job.status == _check_status(status))
     stmt = stmt.order_by(Job.created_at.desc(), Job.id.desc())
-    return await paginate(db, stmt, JOBS_PAGE, limit, offset)
+    return await paginate(db, stmt, JOBS_PAGE, limit, offset, after=after)
 
 
 async def get_job(db: AsyncSession, user: User, job_id: uuid.UUID | str) -> Job:

@@ -3,6 +3,7 @@ calls they record)."""
 
 import strawberry
 
+from graph.connections import Connection, from_page
 from graph.info import Info, or_none
 from graph.jobs import ops
 from graph.jobs.types import JobType
@@ -16,14 +17,14 @@ class JobsQuery:
         info: Info,
         kind: str | None = None,
         status: str | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-    ) -> list[JobType]:
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[JobType]:
         ctx = info.context
         page = await ops.list_jobs(
-            ctx.db, await ctx.require_user(), kind=kind, status=status, limit=limit, offset=offset
+            ctx.db, await ctx.require_user(), kind=kind, status=status, limit=first, after=after
         )
-        return [JobType.from_row(job) for job in page.items]
+        return from_page(page, JobType.from_row, after)
 
     @strawberry.field(description="One of your jobs by its UUID, or null.")
     async def job(self, info: Info, job_id: strawberry.ID) -> JobType | None:

@@ -71,6 +71,7 @@ async def list_raw(
     until: datetime | None = None,
     limit: int | None = None,
     offset: int | None = None,
+    after: str | None = None,
 ) -> Page[RawMemory]:
     """Newest first; `since`/`until` bound `occurred_at` (inclusive)."""
     v.check_window(since, until)
@@ -84,7 +85,7 @@ async def list_raw(
     if until is not None:
         stmt = stmt.where(RawMemory.occurred_at <= until)
     stmt = stmt.order_by(RawMemory.occurred_at.desc(), RawMemory.id.desc())
-    return await paginate(db, stmt, RAW_PAGE, limit, offset)
+    return await paginate(db, stmt, RAW_PAGE, limit, offset, after=after)
 
 
 async def create_raw(db: AsyncSession, user: User, data: Mapping[str, Any]) -> RawMemory:
@@ -194,6 +195,7 @@ async def list_episodes(
     tag: str | None = None,
     limit: int | None = None,
     offset: int | None = None,
+    after: str | None = None,
 ) -> Page[EpisodeView]:
     """Newest first; `since`/`until` keep episodes whose time span overlaps the window."""
     v.check_window(since, until)
@@ -205,8 +207,8 @@ async def list_episodes(
     if tag is not None:
         stmt = stmt.where(json_array_contains(db, EpisodicMemory.tags, v.no_nul(tag, "tag")))
     stmt = stmt.order_by(EpisodicMemory.ended_at.desc(), EpisodicMemory.id.desc())
-    page = await paginate(db, stmt, EPISODES_PAGE, limit, offset)
-    return Page(await episode_views(db, user, page.items), page.total, page.limit, page.offset)
+    page = await paginate(db, stmt, EPISODES_PAGE, limit, offset, after=after)
+    return page.with_items(await episode_views(db, user, page.items))
 
 
 async def _own_episode(db: AsyncSession, user: User, episode_id: uuid.UUID) -> EpisodicMemory:
@@ -408,6 +410,7 @@ async def list_facts(
     min_confidence: float | None = None,
     limit: int | None = None,
     offset: int | None = None,
+    after: str | None = None,
 ) -> Page[FactView]:
     """Most recently updated first."""
     stmt = (
@@ -419,8 +422,8 @@ async def list_facts(
         )
         .order_by(SemanticMemory.updated_at.desc(), SemanticMemory.id.desc())
     )
-    page = await paginate(db, stmt, FACTS_PAGE, limit, offset)
-    return Page(await fact_views(db, page.items), page.total, page.limit, page.offset)
+    page = await paginate(db, stmt, FACTS_PAGE, limit, offset, after=after)
+    return page.with_items(await fact_views(db, page.items))
 
 
 async def _own_fact(db: AsyncSession, user: User, fact_id: uuid.UUID) -> SemanticMemory:

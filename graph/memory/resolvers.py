@@ -6,6 +6,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.errors import Invalid
+from graph.connections import Connection, from_page
 from graph.ids import parse_uuid
 from graph.info import Info, or_none
 from graph.memory import ops, promote
@@ -39,9 +40,9 @@ class MemoryQuery:
         tag: str | None = None,
         q: str | None = None,
         min_confidence: float | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-    ) -> list[FactType]:
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[FactType]:
         ctx = info.context
         page = await ops.list_facts(
             ctx.db,
@@ -50,10 +51,10 @@ class MemoryQuery:
             tag=tag,
             q=q,
             min_confidence=min_confidence,
-            limit=limit,
-            offset=offset,
+            limit=first,
+            after=after,
         )
-        return [FactType.from_row(view.fact) for view in page.items]
+        return from_page(page, lambda view: FactType.from_row(view.fact), after)
 
     @strawberry.field
     async def fact(self, info: Info, fact_id: strawberry.ID) -> FactType | None:
@@ -70,9 +71,9 @@ class MemoryQuery:
         since: str | None = None,
         until: str | None = None,
         tag: str | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-    ) -> list[EpisodeType]:
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[EpisodeType]:
         ctx = info.context
         page = await ops.list_episodes(
             ctx.db,
@@ -80,10 +81,10 @@ class MemoryQuery:
             since=timestamp(since, "since") if since else None,
             until=timestamp(until, "until") if until else None,
             tag=tag,
-            limit=limit,
-            offset=offset,
+            limit=first,
+            after=after,
         )
-        return [EpisodeType.from_row(view.episode) for view in page.items]
+        return from_page(page, lambda view: EpisodeType.from_row(view.episode), after)
 
     @strawberry.field
     async def episode(self, info: Info, episode_id: strawberry.ID) -> EpisodeType | None:
@@ -101,9 +102,9 @@ class MemoryQuery:
         session_id: str | None = None,
         since: str | None = None,
         until: str | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-    ) -> list[RawMemoryType]:
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[RawMemoryType]:
         ctx = info.context
         page = await ops.list_raw(
             ctx.db,
@@ -112,10 +113,10 @@ class MemoryQuery:
             session_id=session_id,
             since=timestamp(since, "since") if since else None,
             until=timestamp(until, "until") if until else None,
-            limit=limit,
-            offset=offset,
+            limit=first,
+            after=after,
         )
-        return [RawMemoryType.from_row(row) for row in page.items]
+        return from_page(page, RawMemoryType.from_row, after)
 
     @strawberry.field
     async def raw_memory(self, info: Info, raw_id: strawberry.ID) -> RawMemoryType | None:

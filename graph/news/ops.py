@@ -87,11 +87,15 @@ def _apply(item: NewsItem, data: Mapping[str, Any]) -> None:
 
 
 async def list_news(
-    db: AsyncSession, *, limit: int | None = None, offset: int | None = None
+    db: AsyncSession,
+    *,
+    limit: int | None = None,
+    offset: int | None = None,
+    after: str | None = None,
 ) -> Page[NewsItem]:
     """Public: every item, newest first."""
     stmt = sa.select(NewsItem).order_by(NewsItem.published_at.desc(), NewsItem.id.desc())
-    return await paginate(db, stmt, NEWS_PAGE, limit, offset)
+    return await paginate(db, stmt, NEWS_PAGE, limit, offset, after=after)
 
 
 async def get_news(db: AsyncSession, news_id: uuid.UUID | str) -> NewsItem:

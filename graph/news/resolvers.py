@@ -3,6 +3,7 @@
 import strawberry
 from strawberry.scalars import JSON
 
+from graph.connections import Connection, from_page
 from graph.info import Info, or_none
 from graph.news import ops
 from graph.news.types import NewsItemType
@@ -13,10 +14,10 @@ from graph.validate import json_object
 class NewsQuery:
     @strawberry.field(description="Announcements, newest first (public; limit 20, at most 100).")
     async def news(
-        self, info: Info, limit: int | None = None, offset: int | None = None
-    ) -> list[NewsItemType]:
-        page = await ops.list_news(info.context.db, limit=limit, offset=offset)
-        return [NewsItemType.from_row(item) for item in page.items]
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[NewsItemType]:
+        page = await ops.list_news(info.context.db, limit=first, after=after)
+        return from_page(page, NewsItemType.from_row, after)
 
     @strawberry.field(description="One announcement by its UUID, or null (public).")
     async def news_item(self, info: Info, news_id: strawberry.ID) -> NewsItemType | None:

@@ -26,7 +26,7 @@ from graph.ids import try_uuid
 from graph.jobs.ops import record_model_call
 from graph.memory.ops import ContextBundle, ContextRequest, build_context
 from graph.memory.shapes import context_json
-from graph.pagination import Page, PageSpec, page_per_parent, paginate
+from graph.pagination import Page, PageSpec, count_per_parent, page_per_parent, paginate
 from graph.predictions.prompts import (
     CONTINUATION_TOOL,
     PREDICTIONS_TOOL,
@@ -359,6 +359,7 @@ async def list_predictions(
     until: datetime | None = None,
     limit: int | None = None,
     offset: int | None = None,
+    after: str | None = None,
 ) -> Page[Prediction]:
     """Newest first."""
     stmt = sa.select(Prediction).where(Prediction.user_id == user.id, Prediction.kind == "predict")
@@ -369,7 +370,7 @@ async def list_predictions(
     if session_id is not None:
         stmt = stmt.where(Prediction.session_id == session_id)
     stmt = _window(stmt, since, until).order_by(*NEWEST_FIRST)
-    return await paginate(db, stmt, PREDICTIONS_PAGE, limit, offset)
+    return await paginate(db, stmt, PREDICTIONS_PAGE, limit, offset, after=after)
 
 
 # --- batched lookups (the DataLoaders behind the graph's edges) --------------------------------
@@ -386,14 +387,19 @@ async def predictions_by_id(
     return {prediction.id: prediction for prediction in rows.scalars()}
 
 
+def _session_predictions_filter(user: User) -> tuple[Any, ...]:
+    return (Prediction.user_id == user.id, Prediction.kind == "predict")
+
+
 async def predictions_of_sessions(
     db: AsyncSession,
     user: User,
     session_ids: Sequence[str],
     *,
     limit: int | None,
-    offset: int | None,
-) -> dict[str, list[Prediction]]:
+    offset: int | None = None,
+    after: str | None = None,
+) -> dict[str, Page[Prediction]]:
     """One page of predictions (newest first) for each of many sessions, in one statement."""
     return await page_per_parent(
         db,
@@ -404,8 +410,17 @@ async def predictions_of_sessions(
         SESSION_PREDICTIONS_PAGE,
         limit,
         offset,
-        Prediction.user_id == user.id,
-        Prediction.kind == "predict",
+        *_session_predictions_filter(user),
+        after=after,
+    )
+
+
+async def prediction_counts_of_sessions(
+    db: AsyncSession, user: User, session_ids: Sequence[str]
+) -> dict[str, int]:
+    """How many predictions each session holds, in one statement."""
+    return await count_per_parent(
+        db, Prediction.session_id, session_ids, *_session_predictions_filter(user)
     )
 
 

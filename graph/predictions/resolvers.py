@@ -10,6 +10,7 @@ from typing import Any
 
 import strawberry
 
+from graph.connections import Connection, from_page
 from graph.ids import parse_uuid
 from graph.info import Info, or_none
 from graph.predictions import ops
@@ -79,9 +80,9 @@ class PredictionsQuery:
         session_id: str | None = None,
         since: str | None = None,
         until: str | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-    ) -> list[PredictionType]:
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[PredictionType]:
         ctx = info.context
         page = await ops.list_predictions(
             ctx.db,
@@ -91,10 +92,10 @@ class PredictionsQuery:
             session_id=session_id,
             since=timestamp(since, "since") if since else None,
             until=timestamp(until, "until") if until else None,
-            limit=limit,
-            offset=offset,
+            limit=first,
+            after=after,
         )
-        return [PredictionType.from_row(row) for row in page.items]
+        return from_page(page, PredictionType.from_row, after)
 
     @strawberry.field(description="One of your predictions by its UUID, or null.")
     async def prediction(self, info: Info, prediction_id: strawberry.ID) -> PredictionType | None:

@@ -30,6 +30,10 @@ def session_predictions_loader(ctx: Any) -> Any:
     return grouped_loader(ctx, ops.predictions_of_sessions)
 
 
+def session_prediction_counts_loader(ctx: Any) -> Any:
+    return grouped_loader(ctx, ops.prediction_counts_of_sessions)
+
+
 @strawberry.type(description="One candidate reply, ranked by calibrated confidence.")
 class PredictionCandidate:
     response: str

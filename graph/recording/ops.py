@@ -24,7 +24,7 @@ from gateway import metrics
 from gateway.broadcast import Subscription
 from gateway.errors import Forbidden, Invalid, NotFound
 from gateway.services import Services
-from graph.pagination import Page, PageSpec, page_per_parent, paginate
+from graph.pagination import Page, PageSpec, count_per_parent, page_per_parent, paginate
 from graph.validate import holds_nul
 from models.accounts import User
 from models.db import insert_for
@@ -455,7 +455,12 @@ async def _announce(db: AsyncSession, services: Services, events: Sequence[Store
 
 
 async def list_sessions(
-    db: AsyncSession, user: User, *, limit: int | None = None, offset: int | None = None
+    db: AsyncSession,
+    user: User,
+    *,
+    limit: int | None = None,
+    offset: int | None = None,
+    after: str | None = None,
 ) -> Page[RecordingSession]:
     """Most recent first: by start time, then id for a stable order."""
     stmt = (
@@ -463,7 +468,7 @@ async def list_sessions(
         .where(RecordingSession.user_id == user.id)
         .order_by(RecordingSession.started_at.desc(), RecordingSession.id.desc())
     )
-    return await paginate(db, stmt, SESSIONS_PAGE, limit, offset)
+    return await paginate(db, stmt, SESSIONS_PAGE, limit, offset, after=after)
 
 
 async def get_session(db: AsyncSession, user: User, session_id: str) -> RecordingSession:
@@ -487,6 +492,7 @@ async def list_session_events(
     event_type: str | None = None,
     limit: int | None = None,
     offset: int | None = None,
+    after: str | None = None,
 ) -> Page[RecordingEvent]:
     """Oldest first (ties by arrival). The session's own counter gives the unfiltered total."""
     session = await get_session(db, user, session_id)
@@ -499,7 +505,7 @@ async def list_session_events(
     if check_event_type(event_type) is not None:
         stmt = stmt.where(RecordingEvent.type == event_type)
         total = None
-    return await paginate(db, stmt, SESSION_EVENTS_PAGE, limit, offset, total=total)
+    return await paginate(db, stmt, SESSION_EVENTS_PAGE, limit, offset, total=total, after=after)
 
 
 async def get_event(db: AsyncSession, user: User, event_id: str) -> RecordingEvent:
@@ -583,6 +589,13 @@ async def events_by_seq(
     return {event.seq: event for event in rows.scalars() if event.seq is not None}
 
 
+def _session_events_filter(user: User, event_type: str | None) -> list[Any]:
+    where = [RecordingEvent.user_id == user.id]
+    if check_event_type(event_type) is not None:
+        where.append(RecordingEvent.type == event_type)
+    return where
+
+
 async def events_of_sessions(
     db: AsyncSession,
     user: User,
@@ -590,12 +603,10 @@ async def events_of_sessions(
     *,
     event_type: str | None,
     limit: int | None,
-    offset: int | None,
-) -> dict[str, list[RecordingEvent]]:
+    offset: int | None = None,
+    after: str | None = None,
+) -> dict[str, Page[RecordingEvent]]:
     """One page of events for each of many sessions, in one query (a window per session)."""
-    where = [RecordingEvent.user_id == user.id]
-    if check_event_type(event_type) is not None:
-        where.append(RecordingEvent.type == event_type)
     return await page_per_parent(
         db,
         RecordingEvent,
@@ -605,7 +616,17 @@ async def events_of_sessions(
         SESSION_EVENTS_PAGE,
         limit,
         offset,
-        *where,
+        *_session_events_filter(user, event_type),
+        after=after,
+    )
+
+
+async def event_counts_of_sessions(
+    db: AsyncSession, user: User, session_ids: Sequence[str], *, event_type: str | None
+) -> dict[str, int]:
+    """How many events (of a type) each session holds, in one statement."""
+    return await count_per_parent(
+        db, RecordingEvent.session_id, session_ids, *_session_events_filter(user, event_type)
     )
 
 

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from gateway.errors import NotFound
+from graph.connections import Connection, from_page
 from graph.info import Info
 from graph.recording import ops
 from graph.recording.types import (
@@ -21,13 +22,11 @@ from graph.recording.types import (
 class RecordingQuery:
     @strawberry.field(description="Your recording sessions, most recent first.")
     async def recording_sessions(
-        self, info: Info, limit: int | None = None, offset: int | None = None
-    ) -> list[RecordingSessionType]:
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[RecordingSessionType]:
         ctx = info.context
-        page = await ops.list_sessions(
-            ctx.db, await ctx.require_reader(), limit=limit, offset=offset
-        )
-        return [RecordingSessionType.from_row(session) for session in page.items]
+        page = await ops.list_sessions(ctx.db, await ctx.require_reader(), limit=first, after=after)
+        return from_page(page, RecordingSessionType.from_row, after)
 
     @strawberry.field(description="One of your sessions by its producer id, or null.")
     async def recording_session(self, info: Info, session_id: str) -> RecordingSessionType | None:

@@ -8,6 +8,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from graph.connections import Connection, from_page
 from graph.info import Info
 from graph.loaders import grouped_loader, keyed_loader
 from graph.recording import ops
@@ -27,6 +28,10 @@ def event_loader(ctx: Any) -> Any:
 
 def session_events_loader(ctx: Any) -> Any:
     return grouped_loader(ctx, ops.events_of_sessions)
+
+
+def session_event_counts_loader(ctx: Any) -> Any:
+    return grouped_loader(ctx, ops.event_counts_of_sessions)
 
 
 @strawberry.type(name="RecordingSession")
@@ -67,24 +72,37 @@ class RecordingSessionType(relay.Node):
         self,
         info: Info,
         type: str | None = None,
-        limit: int | None = None,
-        offset: int | None = None,
-    ) -> list["Event"]:
-        options = (("event_type", type), ("limit", limit), ("offset", offset))
-        rows = await info.context.loader(session_events_loader).load((self.session_id, options))
-        return [event_from_row(row) for row in rows]
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection["Event"]:
+        options = (("after", after), ("event_type", type), ("limit", first))
+        page = await info.context.loader(session_events_loader).load((self.session_id, options))
+        counts = info.context.loader(session_event_counts_loader)
+        return from_page(
+            page,
+            event_from_row,
+            after,
+            total=lambda: counts.load((self.session_id, (("event_type", type),))),
+        )
 
     @strawberry.field(description="Predictions made with this sessionId, newest first.")
     async def predictions(
-        self, info: Info, limit: int | None = None, offset: int | None = None
-    ) -> list[Annotated["PredictionType", strawberry.lazy("graph.predictions.types")]]:
-        from graph.predictions.types import PredictionType, session_predictions_loader
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated["PredictionType", strawberry.lazy("graph.predictions.types")]]:
+        from graph.predictions.types import (
+            PredictionType,
+            session_prediction_counts_loader,
+            session_predictions_loader,
+        )
 
-        options = (("limit", limit), ("offset", offset))
-        loader = info.context.loader(session_predictions_loader)
-        return [
-            PredictionType.from_row(row) for row in await loader.load((self.session_id, options))
-        ]
+        options = (("after", after), ("limit", first))
+        page = await info.context.loader(session_predictions_loader).load(
+            (self.session_id, options)
+        )
+        counts = info.context.loader(session_prediction_counts_loader)
+        return from_page(
+            page, PredictionType.from_row, after, total=lambda: counts.load((self.session_id, ()))
+        )
 
 
 @strawberry.interface(description="A recorded CloneEvent; each `type` is its own GraphQL type.")
