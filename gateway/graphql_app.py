@@ -16,6 +16,7 @@ from strawberry.http.base import BaseRequestProtocol
 from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
+from gateway import jsonio
 from gateway.errors import ApiError
 from gateway.graphiql import GRAPHIQL_HTML
 from gateway.settings import Settings
@@ -56,6 +57,14 @@ class CloneGraphQL(GraphQL):
         except HTTPException as exc:  # strawberry's own refusals keep their plain-text form
             response = PlainTextResponse(exc.reason, status_code=exc.status_code)
         await response(scope, receive, send)
+
+    def encode_json(self, data: object) -> str:
+        """orjson: several times faster than the standard library on a dashboard's response.
+        Text, not bytes: WebSocket messages of graphql-transport-ws must be text frames."""
+        return jsonio.dumps(data).decode()
+
+    def decode_json(self, data: str | bytes) -> object:
+        return orjson.loads(data)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -124,13 +124,14 @@ def connection(
     has_next: bool,
     after: str | None,
     total: int | Callable[[], Awaitable[int]],
+    has_previous: bool = False,
 ) -> Connection[T]:
     edges = [Edge(cursor=cursor, node=node(row)) for row, cursor in zip(rows, cursors, strict=True)]
     return Connection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=has_next,
-            has_previous_page=after is not None,
+            has_previous_page=has_previous or after is not None,
             start_cursor=cursors[0] if cursors else None,
             end_cursor=cursors[-1] if cursors else None,
         ),
@@ -152,4 +153,5 @@ def from_page(
         has_next=page.has_next,
         after=after,
         total=page.total if total is None else total,
+        has_previous=page.has_previous,
     )

@@ -51,6 +51,7 @@ class Page(Generic[T]):
     has_next: bool = False
     rows: Sequence[Any] = ()
     keys: Sequence[Key] = ()
+    has_previous: bool = False
 
     @property
     def cursors(self) -> list[str]:
@@ -108,12 +109,14 @@ async def page_per_parent(
     offset: int | None,
     *where: Any,
     after: str | None = None,
+    from_end: bool = False,
 ) -> dict[Any, Page[Any]]:
     """One page of rows for each of many parents, in one statement (a window per parent).
 
     What a DataLoader behind a one-to-many edge needs: the page size holds per parent, and
     the statement count stays one however many parents the request touches. `after` is a
-    cursor of one parent's list (the loader groups parents by their arguments). Each page's
+    cursor of one parent's list (the loader groups parents by their arguments); `from_end`
+    takes each list's last `limit` rows instead (still in the list's order). Each page's
     `total` is -1: counting is left to `count_per_parent`, for the requests that ask.
     """
     limit, offset = spec.clamp(limit, offset)
@@ -124,18 +127,25 @@ async def page_per_parent(
         where = (*where, after_clause(after, keys))
     grouped: dict[Any, list[Any]] = {key: [] for key in parents}
     if parents and limit:
-        position = (
-            sa.func.row_number().over(partition_by=parent, order_by=order_by).label("position")
-        )
-        ranked = sa.select(entity, position).where(parent.in_(list(grouped)), *where).subquery()
-        row = aliased(entity, ranked)
-        rows = await db.execute(
-            sa.select(row)
-            .where(ranked.c.position > offset, ranked.c.position <= offset + limit + 1)
-            .order_by(ranked.c[parent.key], ranked.c.position)
-        )
-        for item in rows.scalars():
+        ranking = [(column, not descending) for column, descending in keys] if from_end else keys
+        fetch = _lateral if db.bind.dialect.name == "postgresql" else _windowed
+        for item in await fetch(db, entity, parent, list(grouped), ranking, offset, limit, where):
             grouped[getattr(item, parent.key)].append(item)
+    if from_end:  # ranked from the end: keep the last `limit`, in the list's own order
+        grouped = {key: items[: limit + 1][::-1] for key, items in grouped.items()}
+        return {
+            key: Page(
+                items=items[-limit:] if limit else [],
+                total=-1,
+                limit=limit,
+                offset=offset,
+                has_next=False,
+                rows=items[-limit:] if limit else [],
+                keys=keys,
+                has_previous=len(items) > limit,
+            )
+            for key, items in grouped.items()
+        }
     return {
         key: Page(
             items=items[:limit],
@@ -148,6 +158,71 @@ async def page_per_parent(
         )
         for key, items in grouped.items()
     }
+
+
+def _ordered(column: Any, descending: bool) -> Any:
+    return column.desc() if descending else column.asc()
+
+
+async def _lateral(
+    db: AsyncSession,
+    entity: Any,
+    parent: Any,
+    parents: list[Any],
+    ranking: Sequence[Key],
+    offset: int,
+    limit: int,
+    where: Sequence[Any],
+) -> Sequence[Any]:
+    """PostgreSQL: one LATERAL subquery per parent, each an index range scan that stops after
+    `limit + 1` rows, however long the parent's list is."""
+    given = sa.values(sa.column("parent", parent.type), name="parents").data(
+        [(key,) for key in parents]
+    )
+    page = (
+        sa.select(entity)
+        .where(parent == given.c.parent, *where)
+        .order_by(*(_ordered(column, descending) for column, descending in ranking))
+        .offset(offset)
+        .limit(limit + 1)
+        .lateral("page")
+    )
+    row = aliased(entity, page)
+    stmt = (
+        sa.select(row)
+        .select_from(given)
+        .join(page, sa.true())
+        .order_by(
+            page.c[parent.key],
+            *(_ordered(page.c[column.key], descending) for column, descending in ranking),
+        )
+    )
+    return (await db.execute(stmt)).scalars().all()
+
+
+async def _windowed(
+    db: AsyncSession,
+    entity: Any,
+    parent: Any,
+    parents: list[Any],
+    ranking: Sequence[Key],
+    offset: int,
+    limit: int,
+    where: Sequence[Any],
+) -> Sequence[Any]:
+    """SQLite (no LATERAL): rank every row of the parents on the key alone, then fetch only
+    the rows kept."""
+    order = [_ordered(column, descending) for column, descending in ranking]
+    position = sa.func.row_number().over(partition_by=parent, order_by=order).label("position")
+    (key,) = sa.inspect(entity).primary_key
+    ranked = sa.select(key, position).where(parent.in_(parents), *where).subquery()
+    stmt = (
+        sa.select(entity)
+        .join(ranked, ranked.c[key.key] == key)
+        .where(ranked.c.position > offset, ranked.c.position <= offset + limit + 1)
+        .order_by(parent, ranked.c.position)
+    )
+    return (await db.execute(stmt)).scalars().all()
 
 
 async def count_per_parent(

@@ -111,3 +111,38 @@ async def test_nested_event_pages_per_session(client):
     events_after = one["data"]["recordingSession"]["events"]
     assert [e["eventId"] for e in events_after["nodes"]] == ["a-2", "a-3", "a-4"]
     assert events_after["pageInfo"]["hasNextPage"] is False
+
+
+async def test_last_events_of_each_session(client):
+    headers = bearer(await signup(client))
+    events = [
+        make_event(
+            f"{session}-{index}", session_id=session, occurred_at=f"2026-05-05T12:0{index}:00Z"
+        )
+        for session in ("a", "b")
+        for index in range(5)
+    ]
+    await client.post("/api/recording/events/", json=events, headers=headers)
+    query = """{ recordingSessions { nodes { sessionId events(last: 2) {
+        pageInfo { hasPreviousPage hasNextPage } nodes { eventId } } } } }"""
+    body = await graphql(client, query, {}, headers)
+    sessions = {s["sessionId"]: s["events"] for s in body["data"]["recordingSessions"]["nodes"]}
+    assert [e["eventId"] for e in sessions["a"]["nodes"]] == ["a-3", "a-4"]
+    assert [e["eventId"] for e in sessions["b"]["nodes"]] == ["b-3", "b-4"]
+    assert sessions["a"]["pageInfo"] == {"hasPreviousPage": True, "hasNextPage": False}
+    every = await graphql(
+        client,
+        '{ recordingSession(sessionId: "a") { events(last: 9) { nodes { eventId } } } }',
+        {},
+        headers,
+    )
+    assert [e["eventId"] for e in every["data"]["recordingSession"]["events"]["nodes"]] == [
+        f"a-{i}" for i in range(5)
+    ]
+    both = await graphql(
+        client,
+        '{ recordingSession(sessionId: "a") { events(last: 2, first: 2) { nodes { eventId } } } }',
+        {},
+        headers,
+    )
+    assert both["errors"][0]["extensions"]["status"] == 400

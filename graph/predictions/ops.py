@@ -271,6 +271,23 @@ async def _store(
     snapshot: dict[str, Any],
     calibration: Any,
 ) -> Prediction:
+    """Store one prediction (and announce it) in a transaction of its own."""
+    prediction = _calibrated_row(user, request, model, answer, snapshot, calibration)
+    db.add(prediction)
+    await services.broadcast.publish(db, [(predictions_topic(user.id), {"id": str(prediction.id)})])
+    await db.commit()
+    return prediction
+
+
+def _calibrated_row(
+    user: User,
+    request: PredictRequest,
+    model: str,
+    answer: Answer,
+    snapshot: dict[str, Any],
+    calibration: Any,
+) -> Prediction:
+    """The prediction row: candidates calibrated and ranked, the best one deciding."""
     prediction_id, candidates, call = answer
     if calibration is not None:
         for candidate in candidates:
@@ -293,9 +310,6 @@ async def _store(
         stop_recommended=best.stop_recommended,
         candidates=[candidate.as_json() for candidate in candidates],
     )
-    db.add(prediction)
-    await services.broadcast.publish(db, [(predictions_topic(user.id), {"id": str(prediction.id)})])
-    await db.commit()
     return prediction
 
 
@@ -493,10 +507,15 @@ async def calibration_for(db: AsyncSession, user: User) -> Any:
 
 
 async def prediction_stats(
-    db: AsyncSession, user: User, *, since: datetime | None = None, until: datetime | None = None
+    db: AsyncSession,
+    user: User,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    with_calibration: bool = True,
 ) -> PredictionStats:
-    from graph.predictions.calibration import report
-
+    """The SPEC's counts over a window; `calibration` (a fit over the user's outcomes, the
+    costly part) only when asked for."""
     stmt = _window(
         sa.select(Prediction.status, sa.func.count())
         .where(Prediction.user_id == user.id, Prediction.kind == "predict")
@@ -510,20 +529,27 @@ async def prediction_stats(
     total = sum(by_status.values())
     answered = sum(by_status[s] for s in ("auto", "accepted", "edited", "rejected"))
     right = by_status["auto"] + by_status["accepted"]
-    raw, outcomes = await _history(db, user)
-    calibration = report(raw, outcomes)
     return PredictionStats(
         total=total,
         by_status=by_status,
         precision=right / answered if answered else None,
         automation_rate=answered / total if total else None,
-        calibration={
-            "fitted": calibration.fitted,
-            "samples": calibration.samples,
-            "ece_raw": calibration.ece_raw,
-            "ece_calibrated": calibration.ece_calibrated,
-        },
+        calibration=await calibration_report(db, user) if with_calibration else {},
     )
+
+
+async def calibration_report(db: AsyncSession, user: User) -> dict[str, Any]:
+    """`{fitted, samples, ece_raw, ece_calibrated}` over the user's known outcomes."""
+    from graph.predictions.calibration import report
+
+    raw, outcomes = await _history(db, user)
+    calibration = report(raw, outcomes)
+    return {
+        "fitted": calibration.fitted,
+        "samples": calibration.samples,
+        "ece_raw": calibration.ece_raw,
+        "ece_calibrated": calibration.ece_calibrated,
+    }
 
 
 # --- batch ------------------------------------------------------------------------------------
@@ -583,9 +609,12 @@ async def predict_batch(
     pending = [(i, r) for i, r in enumerate(requests) if r is not None]
     for (_index, request), answer in zip(pending, answers, strict=True):
         if answer is not None:
-            results.append(
-                await _store(db, services, user, request, model, answer, snapshot, calibration)
-            )
+            results.append(_calibrated_row(user, request, model, answer, snapshot, calibration))
+    # One transaction for the whole batch: a hundred commits would add tenths of a second.
+    db.add_all(results)
+    topic = predictions_topic(user.id)
+    await services.broadcast.publish(db, [(topic, {"id": str(row.id)}) for row in results])
+    await db.commit()
     return BatchResult(results=results, errors=_errors(errors))
 
 

@@ -122,6 +122,7 @@ async def prediction_stats(info: Info, since: str | None, until: str | None) -> 
         await ctx.require_reader(),
         since=timestamp(since, "since") if since else None,
         until=timestamp(until, "until") if until else None,
+        with_calibration=False,  # its own field resolver computes it, when asked
     )
     return PredictionStatsType.from_stats(stats)
 

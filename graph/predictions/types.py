@@ -166,7 +166,6 @@ class PredictionStatsType:
     by_status: PredictionsByStatus
     precision: float | None = strawberry.field(description="(auto + accepted) / answered.")
     automation_rate: float | None = strawberry.field(description="answered / total.")
-    calibration: CalibrationReport
 
     @classmethod
     def from_stats(cls, stats: ops.PredictionStats) -> "PredictionStatsType":
@@ -175,8 +174,14 @@ class PredictionStatsType:
             by_status=PredictionsByStatus(**stats.by_status),
             precision=stats.precision,
             automation_rate=stats.automation_rate,
-            calibration=CalibrationReport(**stats.calibration),
         )
+
+    @strawberry.field(
+        description="The calibration fit over your known outcomes (computed only when asked for)."
+    )
+    async def calibration(self, info: Info) -> CalibrationReport:
+        ctx = info.context
+        return CalibrationReport(**await ops.calibration_report(ctx.db, await ctx.require_reader()))
 
 
 @strawberry.type(description="A batch's predictions, and the items that failed beside them.")

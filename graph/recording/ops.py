@@ -605,8 +605,10 @@ async def events_of_sessions(
     limit: int | None,
     offset: int | None = None,
     after: str | None = None,
+    last: bool = False,
 ) -> dict[str, Page[RecordingEvent]]:
-    """One page of events for each of many sessions, in one query (a window per session)."""
+    """One page of events for each of many sessions, in one query (a window per session);
+    with `last`, each session's most recent `limit` events."""
     return await page_per_parent(
         db,
         RecordingEvent,
@@ -618,6 +620,7 @@ async def events_of_sessions(
         offset,
         *_session_events_filter(user, event_type),
         after=after,
+        from_end=last,
     )
 
 

@@ -8,6 +8,7 @@ import strawberry
 from strawberry import relay
 from strawberry.scalars import JSON
 
+from gateway.errors import Invalid
 from graph.connections import Connection, from_page
 from graph.info import Info
 from graph.loaders import grouped_loader, keyed_loader
@@ -67,15 +68,23 @@ class RecordingSessionType(relay.Node):
         rows = await info.context.loader(session_loader).load_many(node_ids)
         return [cls.from_row(row) if row else None for row in rows]
 
-    @strawberry.field(description="Events oldest first (ties by arrival), optionally of one type.")
+    @strawberry.field(
+        description="Events oldest first (ties by arrival), optionally of one type; `last: N` "
+        "gives the most recent N (still oldest first)."
+    )
     async def events(
         self,
         info: Info,
         type: str | None = None,
         first: int | None = None,
         after: str | None = None,
+        last: int | None = None,
     ) -> Connection["Event"]:
-        options = (("after", after), ("event_type", type), ("limit", first))
+        if last is not None and (first is not None or after is not None):
+            raise Invalid("give either last, or first and after")
+        from_end = last is not None
+        limit = last if from_end else first
+        options = (("after", after), ("event_type", type), ("last", from_end), ("limit", limit))
         page = await info.context.loader(session_events_loader).load((self.session_id, options))
         counts = info.context.loader(session_event_counts_loader)
         return from_page(
