@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import _bench_path  # noqa: F401  (first: see the module)
 import httpx
 import psycopg
 import sqlalchemy as sa

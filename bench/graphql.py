@@ -27,22 +27,18 @@ This is a measuring script, not a test.
 
 from __future__ import annotations
 
-import sys
-
-# This file's name is also the GraphQL library's: look in bench/ last, so `import graphql`
-# (inside strawberry) finds the library and `import ingest` still finds our helpers.
-sys.path.append(sys.path.pop(0))
-
 import argparse
 import asyncio
 import random
 import signal
 import sqlite3
+import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import _bench_path  # noqa: F401  (first: see the module)
 import httpx
 import psycopg
 import sqlalchemy as sa

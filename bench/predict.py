@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import _bench_path  # noqa: F401  (first: see the module)
 import httpx
 import psycopg
 from context import build_seed, make_accounts, seed_postgres, seed_sqlite

@@ -66,3 +66,24 @@ async def test_node_of_a_missing_row_is_null(client):
     ).status_code == 204
     gone = await graphql(client, NODE, {"id": ids["Fact"]}, alice)
     assert gone["data"]["node"] is None
+
+
+async def test_node_resolves_predictions_and_jobs_for_their_owner_only(make_client, fake_anthropic):
+    client = await make_client(anthropic_api_key="test-key", anthropic_base_url=fake_anthropic.url)
+    alice = bearer(await signup(client))
+    bob = bearer(await signup(client))
+    fake_anthropic.reply_tool(
+        "submit_predictions",
+        {"candidates": [{"response": "yes", "confidence": 0.9, "reasoning": "r"}]},
+    )
+    made = await graphql(
+        client,
+        'mutation { predict(input: {agent: "a", agentInput: "go?"}) { id jobs { id } } }',
+        headers=alice,
+    )
+    prediction = made["data"]["predict"]
+    ids = {"Prediction": prediction["id"], "Job": prediction["jobs"][0]["id"]}
+    for typename, global_id in ids.items():
+        mine = await graphql(client, NODE, {"id": global_id}, alice)
+        assert mine["data"]["node"] == {"__typename": typename, "id": global_id}
+        assert (await graphql(client, NODE, {"id": global_id}, bob))["data"]["node"] is None

@@ -334,17 +334,33 @@ async def test_session_predictions_edge_issues_constant_statements(api, fake_ant
 
 
 async def test_prediction_created_subscription(start_server, fake_anthropic):
-    fake_anthropic.set_default(
+    base = _server_with_model(start_server, fake_anthropic)
+    await _subscription_sees_predictions(base, base)
+
+
+@pytest.mark.postgresql_only  # fan-out across processes is PostgreSQL's LISTEN/NOTIFY
+async def test_prediction_created_across_two_server_processes(start_server, fake_anthropic):
+    first = _server_with_model(start_server, fake_anthropic)
+    second = _server_with_model(start_server, fake_anthropic)
+    await _subscription_sees_predictions(first, second)
+
+
+def _server_with_model(start_server, fake):
+    fake.set_default(
         tool_answer(
             "submit_predictions",
             {"candidates": [{"response": "yes", "confidence": 0.9, "reasoning": "r"}]},
         )
     )
-    base = start_server(ANTHROPIC_API_KEY="k", ANTHROPIC_BASE_URL=fake_anthropic.url)
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+    return start_server(ANTHROPIC_API_KEY="k", ANTHROPIC_BASE_URL=fake.url)
+
+
+async def _subscription_sees_predictions(predict_base, subscribe_base):
+    """Predictions made through one server reach a subscription held on another."""
+    async with httpx.AsyncClient(base_url=predict_base, timeout=30) as http:
         headers = bearer(await signup(http))
         other = bearer(await signup(http))
-        url = base.replace("http://", "ws://") + "/graphql"
+        url = subscribe_base.replace("http://", "ws://") + "/graphql"
         async with connect(url, subprotocols=["graphql-transport-ws"]) as ws:
             await ws.send(json.dumps({"type": "connection_init", "payload": headers}))
             assert json.loads(await ws.recv())["type"] == "connection_ack"
@@ -355,7 +371,9 @@ async def test_prediction_created_subscription(start_server, fake_anthropic):
                 await _predict(http, other, agentInput="someone else's")
                 await _predict(http, headers, agentInput=f"probe {probe}")
                 try:
-                    message = json.loads(await asyncio.wait_for(ws.recv(), 0.3))
+                    frame = await asyncio.wait_for(ws.recv(), 0.3)
+                    assert isinstance(frame, str)  # graphql-transport-ws speaks in text frames
+                    message = json.loads(frame)
                     break
                 except TimeoutError:
                     continue

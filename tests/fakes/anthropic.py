@@ -14,8 +14,10 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.server import LocalFakeServer
 
 
 @dataclass(frozen=True)
@@ -101,17 +103,15 @@ def forced_tool_default(input: Any) -> Callable[[RecordedRequest], Answer]:
     return build
 
 
-class FakeAnthropic:
+class FakeAnthropic(LocalFakeServer):
     """Start with `start()` (or the `fake_anthropic` fixture); `url` is the SDK's base_url."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.requests: list[RecordedRequest] = []
         self._script: deque[Answer | Callable[[RecordedRequest], Answer] | float] = deque()
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
         self.default: DefaultAnswer = text_answer("(fake anthropic: no scripted answer)")
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- scripting -------------------------------------------------------------------------
 
@@ -158,48 +158,6 @@ class FakeAnthropic:
         return Answer(answer.status, answer.body, answer.headers, answer.delay_s + wait)
 
     # --- lifecycle -------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "FakeAnthropic":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's connection pool expects
-            # Headers and body go out in two writes; with Nagle on, the body waits for the
-            # client's delayed ACK (40 ms on Linux), which would swamp every latency figure.
-            disable_nagle_algorithm = True
-
-            def do_POST(self) -> None:
-                fake._handle(self)
-
-            def do_GET(self) -> None:
-                fake._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # quiet test output
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        server.block_on_close = False
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # wake handlers sleeping in a delay
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("content-length") or 0)

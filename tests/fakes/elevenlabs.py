@@ -15,9 +15,11 @@ import socket
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.server import LocalFakeServer
 
 DEFAULT_AUDIO = (b"ID3\x04\x00fake-mp3-frame-1", b"\xff\xfbfake-mp3-frame-2")
 DEFAULT_VOICES = [
@@ -81,18 +83,16 @@ class Drop:
 Answer = Audio | Json | Drop
 
 
-class FakeElevenLabs:
+class FakeElevenLabs(LocalFakeServer):
     """Start with `start()` (or the `fake_elevenlabs` fixture); `url` is the SDK's base_url."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.requests: list[RecordedRequest] = []  # the API's routes only
         # Anything else: on a shared machine another process's "unreachable" port may be ours.
         self.strays: list[RecordedRequest] = []
         self._script: deque[Answer | float] = deque()
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # --- scripting -------------------------------------------------------------------------
 
@@ -142,47 +142,6 @@ class FakeElevenLabs:
         return item, wait
 
     # --- lifecycle -------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        assert self._server is not None, "start() the fake first"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def start(self) -> "FakeElevenLabs":
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive and chunked bodies
-
-            def do_POST(self) -> None:
-                fake._handle(self)
-
-            def do_GET(self) -> None:
-                fake._handle(self)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass  # quiet test output
-
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        server.block_on_close = False
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()  # wake handlers sleeping in a delay or at a gate
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    # --- serving ---------------------------------------------------------------------------
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("content-length") or 0)
