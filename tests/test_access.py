@@ -229,8 +229,13 @@ async def test_access_in_graphql(client):
         "role": "member",
         "memberId": member["id"],
     }
-    listed = await graphql(client, "{ members { ownerId status } }", headers=member["headers"])
-    assert listed["data"]["members"] == [{"ownerId": owner["id"], "status": "approved"}]
+    listed = await graphql(
+        client, "{ members { totalCount nodes { ownerId status } } }", headers=member["headers"]
+    )
+    assert listed["data"]["members"] == {
+        "totalCount": 1,
+        "nodes": [{"ownerId": owner["id"], "status": "approved"}],
+    }
     revoked = await graphql(
         client,
         "mutation ($id: ID!) { revokeMembership(memberId: $id) }",
@@ -238,5 +243,5 @@ async def test_access_in_graphql(client):
         owner["headers"],
     )
     assert revoked["data"]["revokeMembership"] is True
-    empty = await graphql(client, "{ members { id } }", headers=member["headers"])
-    assert empty["data"]["members"] == []
+    empty = await graphql(client, "{ members { nodes { id } } }", headers=member["headers"])
+    assert empty["data"]["members"] == {"nodes": []}

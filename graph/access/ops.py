@@ -19,7 +19,7 @@ from gateway.errors import Conflict, Forbidden, Invalid, NotFound
 from graph import validate as v
 from graph.accounts.ops import normalize_email
 from graph.ids import try_uuid
-from graph.pagination import Page, PageSpec
+from graph.pagination import Page, PageSpec, paginate
 from models.access import AccountMember
 from models.accounts import User
 from models.types import utcnow
@@ -97,27 +97,31 @@ def _visible_to(user: User) -> sa.ColumnElement[bool]:
 
 
 async def list_members(
-    db: AsyncSession, user: User, *, limit: int | None = None, offset: int | None = None
+    db: AsyncSession,
+    user: User,
+    *,
+    limit: int | None = None,
+    offset: int | None = None,
+    after: str | None = None,
 ) -> Page[Membership]:
     """People you invited and accounts shared with you, newest first."""
     stmt = (
-        sa.select(AccountMember, User.email)
-        .join(User, User.id == AccountMember.owner_id)
+        sa.select(AccountMember)
         .where(_visible_to(user))
         .order_by(AccountMember.created_at.desc(), AccountMember.id.desc())
     )
-    limit, offset = MEMBERS_PAGE.clamp(limit, offset)
-    total = (
-        await db.execute(
-            sa.select(sa.func.count()).select_from(AccountMember).where(_visible_to(user))
-        )
-    ).scalar_one()
-    rows = (await db.execute(stmt.limit(limit).offset(offset))).all() if limit else []
-    items = [
-        Membership(member, owner_email, "owner" if member.owner_id == user.id else "member")
-        for member, owner_email in rows
-    ]
-    return Page(items=items, total=total, limit=limit, offset=offset)
+    page = await paginate(db, stmt, MEMBERS_PAGE, limit, offset, after=after)
+    owners = {row.owner_id for row in page.items}
+    emails: dict[uuid.UUID, str] = {}
+    if owners:
+        rows = await db.execute(sa.select(User.id, User.email).where(User.id.in_(owners)))
+        emails = {owner_id: email for owner_id, email in rows}
+    return page.with_items(
+        [
+            Membership(row, emails[row.owner_id], "owner" if row.owner_id == user.id else "member")
+            for row in page.items
+        ]
+    )
 
 
 async def _membership(db: AsyncSession, user: User, member_id: uuid.UUID) -> Membership:

@@ -5,6 +5,7 @@ import strawberry
 
 from graph.access import ops
 from graph.access.types import MembershipType
+from graph.connections import Connection, from_page
 from graph.ids import parse_uuid
 from graph.info import Info
 
@@ -13,11 +14,11 @@ from graph.info import Info
 class AccessQuery:
     @strawberry.field(description="People you invited and accounts shared with you, newest first.")
     async def members(
-        self, info: Info, limit: int | None = None, offset: int | None = None
-    ) -> list[MembershipType]:
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[MembershipType]:
         ctx = info.context
-        page = await ops.list_members(ctx.db, await ctx.require_user(), limit=limit, offset=offset)
-        return [MembershipType.from_membership(item) for item in page.items]
+        page = await ops.list_members(ctx.db, await ctx.require_user(), limit=first, after=after)
+        return from_page(page, MembershipType.from_membership, after)
 
 
 @strawberry.type
