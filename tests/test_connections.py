@@ -146,3 +146,43 @@ async def test_last_events_of_each_session(client):
         headers,
     )
     assert both["errors"][0]["extensions"]["status"] == 400
+
+
+async def test_episode_raw_memories_page_with_cursors(client):
+    headers = bearer(await signup(client))
+    raw_ids = []
+    for minute in range(3):
+        response = await client.post(
+            "/api/memory/raw/",
+            json={
+                "source": "cli",
+                "kind": "note",
+                "content": f"note {minute}",
+                "occurred_at": f"2026-05-05T12:0{minute}:00Z",
+            },
+            headers=headers,
+        )
+        assert response.status_code == 201, response.text
+        raw_ids.append(response.json()["id"])
+    episode = await client.post(
+        "/api/memory/episodes/",
+        json={
+            "title": "Notes",
+            "started_at": "2026-05-05T12:00:00Z",
+            "ended_at": "2026-05-05T12:03:00Z",
+            "raw_ids": raw_ids,
+        },
+        headers=headers,
+    )
+    assert episode.status_code == 201, episode.text
+    query = """query ($after: String) { episodes { nodes { rawMemories(first: 2, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } nodes { content } } } } }"""
+    first = (await graphql(client, query, {}, headers))["data"]["episodes"]["nodes"][0]
+    page = first["rawMemories"]
+    assert [raw["content"] for raw in page["nodes"]] == ["note 0", "note 1"]
+    assert (page["totalCount"], page["pageInfo"]["hasNextPage"]) == (3, True)
+    after = page["pageInfo"]["endCursor"]
+    second = (await graphql(client, query, {"after": after}, headers))["data"]["episodes"]
+    rest = second["nodes"][0]["rawMemories"]
+    assert [raw["content"] for raw in rest["nodes"]] == ["note 2"]
+    assert rest["pageInfo"]["hasNextPage"] is False

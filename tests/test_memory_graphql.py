@@ -54,10 +54,11 @@ async def _seed(client, headers, label="a"):
 
 
 PROVENANCE = """
-{ facts { nodes { text episodes { title facts { text } rawMemories {
+{ facts(first: 10) { nodes { text episodes { title facts { text } rawMemories(first: 20) {
+    totalCount nodes {
     content episode { title }
     event { eventId ... on AgentPromptEvent { prompt } session { sessionId } }
-} } } } }
+} } } } } }
 """
 
 
@@ -69,7 +70,8 @@ async def test_provenance_edges_in_both_directions(client):
     episode = facts[0]["episodes"][0]
     assert episode["title"] == "Episode a"
     assert episode["facts"] == [{"text": "Runs the tests first (a)"}]
-    raws = episode["rawMemories"]
+    raws = episode["rawMemories"]["nodes"]
+    assert episode["rawMemories"]["totalCount"] == len(raws)
     assert {raw["event"]["eventId"] for raw in raws} == {"a-0", "a-1"}
     assert all(raw["episode"]["title"] == "Episode a" for raw in raws)
     assert all(raw["event"]["session"]["sessionId"] == "s-a" for raw in raws)

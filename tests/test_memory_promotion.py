@@ -267,9 +267,11 @@ async def test_promotion_in_graphql(model_client, fake_anthropic):
     body = await graphql(
         model_client,
         "mutation { promoteEpisodes { jobId "
-        "episodes { title rawMemories { event { eventId } } } } }",
+        "episodes { title rawMemories { nodes { event { eventId } } } } } }",
         headers=auth,
     )
     result = body["data"]["promoteEpisodes"]
     assert result["jobId"]
-    assert result["episodes"] == [{"title": "Asked", "rawMemories": [{"event": {"eventId": "p1"}}]}]
+    assert result["episodes"] == [
+        {"title": "Asked", "rawMemories": {"nodes": [{"event": {"eventId": "p1"}}]}}
+    ]

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.errors import Invalid, NotFound
 from graph import validate as v
 from graph.memory.derive import describe_event
-from graph.pagination import Page, PageSpec, paginate
+from graph.pagination import Page, PageSpec, count_per_parent, page_per_parent, paginate
 from models.accounts import User
 from models.db import fold_case, insert_for
 from models.memory import (
@@ -137,19 +137,39 @@ async def raw_by_ids(
     return {row.id: row for row in rows.scalars()}
 
 
+EPISODE_RAW_PAGE = PageSpec(default=50, maximum=500)
+EPISODE_RAW_ORDER = (RawMemory.occurred_at, RawMemory.id)
+
+
 async def raw_of_episodes(
-    db: AsyncSession, user: User, episode_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[RawMemory]]:
-    rows = await db.execute(
-        sa.select(RawMemory)
-        .join(EpisodicMemory, EpisodicMemory.id == RawMemory.episode_id)
-        .where(EpisodicMemory.id.in_(list(episode_ids)), EpisodicMemory.user_id == user.id)
-        .order_by(RawMemory.occurred_at, RawMemory.id)
+    db: AsyncSession,
+    user: User,
+    episode_ids: Sequence[uuid.UUID],
+    *,
+    limit: int | None,
+    after: str | None = None,
+) -> dict[uuid.UUID, Page[RawMemory]]:
+    """One page (oldest first) of the raw rows each episode cites, in one statement."""
+    return await page_per_parent(
+        db,
+        RawMemory,
+        RawMemory.episode_id,
+        episode_ids,
+        EPISODE_RAW_ORDER,
+        EPISODE_RAW_PAGE,
+        limit,
+        None,
+        RawMemory.user_id == user.id,
+        after=after,
     )
-    grouped: dict[uuid.UUID, list[RawMemory]] = defaultdict(list)
-    for row in rows.scalars():
-        grouped[row.episode_id].append(row)  # type: ignore[index]
-    return grouped
+
+
+async def raw_counts_of_episodes(
+    db: AsyncSession, user: User, episode_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    return await count_per_parent(
+        db, RawMemory.episode_id, episode_ids, RawMemory.user_id == user.id
+    )
 
 
 # --- episodes ---------------------------------------------------------------------------------

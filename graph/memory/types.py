@@ -13,9 +13,10 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from gateway.jsonio import jsonable
+from graph.connections import Connection, from_page
 from graph.ids import uuids_or_no_row
 from graph.info import Info
-from graph.loaders import grouped_by_key_loader, keyed_loader
+from graph.loaders import grouped_by_key_loader, grouped_loader, keyed_loader
 from graph.memory import ops
 from graph.memory.shapes import context_json
 from models.memory import EpisodicMemory, RawMemory, SemanticMemory, UserProfile
@@ -37,7 +38,11 @@ def fact_loader(ctx: Any) -> Any:
 
 
 def episode_raw_loader(ctx: Any) -> Any:
-    return grouped_by_key_loader(ctx, ops.raw_of_episodes)
+    return grouped_loader(ctx, ops.raw_of_episodes)
+
+
+def episode_raw_counts_loader(ctx: Any) -> Any:
+    return grouped_loader(ctx, ops.raw_counts_of_episodes)
 
 
 def fact_episodes_loader(ctx: Any) -> Any:
@@ -148,9 +153,14 @@ class EpisodeType(relay.Node):
         return [cls.from_row(row) if row else None for row in rows]
 
     @strawberry.field(description="The raw memories this episode cites, oldest first.")
-    async def raw_memories(self, info: Info) -> list[RawMemoryType]:
-        rows = await info.context.loader(episode_raw_loader).load(uuid.UUID(self.episode_id))
-        return [RawMemoryType.from_row(row) for row in rows]
+    async def raw_memories(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[RawMemoryType]:
+        key = uuid.UUID(self.episode_id)
+        pages = info.context.loader(episode_raw_loader)
+        counts = info.context.loader(episode_raw_counts_loader)
+        page = await pages.load((key, (("after", after), ("limit", first))))
+        return from_page(page, RawMemoryType.from_row, after, total=lambda: counts.load((key, ())))
 
     @strawberry.field(description="The facts that cite this episode.")
     async def facts(self, info: Info) -> list["FactType"]:
