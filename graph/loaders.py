@@ -66,3 +66,11 @@ def grouped_loader(
         return [results[key] for key in keys]
 
     return DataLoader(load_fn=load)
+
+
+async def load_nodes(
+    info: Any, factory: Callable[[Any], DataLoader[Any, Any]], keys: Sequence[Any], build: Any
+) -> list[Any]:
+    """A Node type's `resolve_nodes`: rows through the request's loader, built, None if absent."""
+    rows = await info.context.loader(factory).load_many(keys)
+    return [build(row) if row else None for row in rows]

@@ -255,8 +255,9 @@ async def test_start_and_finish_job_for_other_services(client):
     user = await load_user(services, tokens)
     job = await ops.start_job(services, user, kind="voice")
     assert (job.status, job.model, job.finished_at) == ("running", None, None)
-    await ops.set_job_related(services, job.id, "voice-123")
-    done = await ops.finish_job(services, job.id, model="eleven_multilingual_v2")
+    done = await ops.finish_job(
+        services, job.id, related_id="voice-123", model="eleven_multilingual_v2"
+    )
     assert (done.status, done.related_id, done.model) == (
         "succeeded",
         "voice-123",

@@ -109,13 +109,6 @@ async def finish_job(
     return job
 
 
-async def set_job_related(services: Services, job_id: uuid.UUID, related_id: str) -> None:
-    """Point a job at what it produced, when that is known only after the call."""
-    async with services.database.serialized_writes(), services.database.sessions() as db:
-        await db.execute(sa.update(Job).where(Job.id == job_id).values(related_id=related_id))
-        await db.commit()
-
-
 async def record_model_call(
     services: Services,
     user: User,

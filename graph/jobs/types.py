@@ -8,7 +8,7 @@ from strawberry import relay
 
 from graph.info import Info
 from graph.jobs import ops
-from graph.loaders import keyed_loader
+from graph.loaders import keyed_loader, load_nodes
 from models.jobs import Job
 
 
@@ -54,5 +54,4 @@ class JobType(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: list[str], required: bool = False
     ) -> list["JobType | None"]:
-        rows = await info.context.loader(job_loader).load_many(node_ids)
-        return [cls.from_row(row) if row else None for row in rows]
+        return await load_nodes(info, job_loader, node_ids, cls.from_row)

@@ -16,7 +16,7 @@ from gateway.jsonio import jsonable
 from graph.connections import Connection, from_page
 from graph.ids import uuids_or_no_row
 from graph.info import Info
-from graph.loaders import grouped_by_key_loader, grouped_loader, keyed_loader
+from graph.loaders import grouped_by_key_loader, grouped_loader, keyed_loader, load_nodes
 from graph.memory import ops
 from graph.memory.shapes import context_json
 from models.memory import EpisodicMemory, RawMemory, SemanticMemory, UserProfile
@@ -95,8 +95,7 @@ class RawMemoryType(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: list[str], required: bool = False
     ) -> list["RawMemoryType | None"]:
-        rows = await info.context.loader(raw_loader).load_many(uuids_or_no_row(node_ids))
-        return [cls.from_row(row) if row else None for row in rows]
+        return await load_nodes(info, raw_loader, uuids_or_no_row(node_ids), cls.from_row)
 
     @strawberry.field(description="The episode that cites this row, if any.")
     async def episode(self, info: Info) -> "EpisodeType | None":
@@ -149,8 +148,7 @@ class EpisodeType(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: list[str], required: bool = False
     ) -> list["EpisodeType | None"]:
-        rows = await info.context.loader(episode_loader).load_many(uuids_or_no_row(node_ids))
-        return [cls.from_row(row) if row else None for row in rows]
+        return await load_nodes(info, episode_loader, uuids_or_no_row(node_ids), cls.from_row)
 
     @strawberry.field(description="The raw memories this episode cites, oldest first.")
     async def raw_memories(
@@ -198,8 +196,7 @@ class FactType(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: list[str], required: bool = False
     ) -> list["FactType | None"]:
-        rows = await info.context.loader(fact_loader).load_many(uuids_or_no_row(node_ids))
-        return [cls.from_row(row) if row else None for row in rows]
+        return await load_nodes(info, fact_loader, uuids_or_no_row(node_ids), cls.from_row)
 
     @strawberry.field(description="The episodes this fact cites.")
     async def episodes(self, info: Info) -> list[EpisodeType]:

@@ -8,6 +8,7 @@ from strawberry import relay
 from strawberry.dataloader import DataLoader
 
 from graph.info import Info
+from graph.loaders import load_nodes
 from graph.news import ops
 from models.news import NewsItem
 
@@ -48,5 +49,4 @@ class NewsItemType(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: list[str], required: bool = False
     ) -> list["NewsItemType | None"]:
-        rows = await info.context.loader(news_loader).load_many(node_ids)
-        return [cls.from_row(row) if row else None for row in rows]
+        return await load_nodes(info, news_loader, node_ids, cls.from_row)

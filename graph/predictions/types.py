@@ -12,7 +12,7 @@ from graph.ids import uuids_or_no_row
 from graph.info import Info
 from graph.jobs import ops as jobs_ops
 from graph.jobs.types import JobType
-from graph.loaders import grouped_by_key_loader, grouped_loader, keyed_loader
+from graph.loaders import grouped_by_key_loader, grouped_loader, keyed_loader, load_nodes
 from graph.predictions import ops
 from graph.recording.types import RecordingSessionType, session_loader
 from models.predictions import Prediction
@@ -109,8 +109,7 @@ class PredictionType(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: list[str], required: bool = False
     ) -> list["PredictionType | None"]:
-        rows = await info.context.loader(prediction_loader).load_many(uuids_or_no_row(node_ids))
-        return [cls.from_row(row) if row else None for row in rows]
+        return await load_nodes(info, prediction_loader, uuids_or_no_row(node_ids), cls.from_row)
 
     @strawberry.field(description="The candidate replies, best first (at most k).")
     def candidates(self) -> list[PredictionCandidate]:

@@ -11,7 +11,7 @@ from strawberry.scalars import JSON
 from gateway.errors import Invalid
 from graph.connections import Connection, from_page
 from graph.info import Info
-from graph.loaders import grouped_loader, keyed_loader
+from graph.loaders import grouped_loader, keyed_loader, load_nodes
 from graph.recording import ops
 from models.recording import RecordingEvent, RecordingSession
 
@@ -65,8 +65,7 @@ class RecordingSessionType(relay.Node):
     async def resolve_nodes(
         cls, *, info: Info, node_ids: list[str], required: bool = False
     ) -> list["RecordingSessionType | None"]:
-        rows = await info.context.loader(session_loader).load_many(node_ids)
-        return [cls.from_row(row) if row else None for row in rows]
+        return await load_nodes(info, session_loader, node_ids, cls.from_row)
 
     @strawberry.field(
         description="Events oldest first (ties by arrival), optionally of one type; `last: N` "
