@@ -97,8 +97,14 @@ class PageInfo:
 
 @strawberry.type(description="One row of a connection, with the cursor of its position.")
 class Edge(Generic[T]):
-    cursor: str
     node: T
+    position: strawberry.Private[Any]  # the database row behind the node
+    keys: strawberry.Private[Sequence[Key]]
+
+    @strawberry.field(description="This row's position in its list, for `after`.")
+    def cursor(self) -> str:
+        """Encoded only when asked for: most dashboards page with `pageInfo` alone."""
+        return encode_cursor(self.position, self.keys)
 
 
 @strawberry.type(description="A page of a list: edges (or just nodes), page info, total size.")
@@ -116,42 +122,26 @@ class Connection(Generic[T]):
         return self.total if isinstance(self.total, int) else await self.total()
 
 
-def connection(
-    rows: Sequence[Any],
-    cursors: Sequence[str],
-    node: Callable[[Any], T],
-    *,
-    has_next: bool,
-    after: str | None,
-    total: int | Callable[[], Awaitable[int]],
-    has_previous: bool = False,
-) -> Connection[T]:
-    edges = [Edge(cursor=cursor, node=node(row)) for row, cursor in zip(rows, cursors, strict=True)]
-    return Connection(
-        edges=edges,
-        page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=has_previous or after is not None,
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
-        ),
-        total=total,
-    )
-
-
 def from_page(
     page: Any,
     node: Callable[[Any], T],
     after: str | None,
     total: int | Callable[[], Awaitable[int]] | None = None,
 ) -> Connection[T]:
-    """A connection over a `graph.pagination.Page` (its items become the nodes)."""
-    return connection(
-        page.items,
-        page.cursors,
-        node,
-        has_next=page.has_next,
-        after=after,
+    """A connection over a `graph.pagination.Page` (its items become the nodes, its rows give
+    the cursors)."""
+    rows, keys = page.rows, page.keys
+    edges = [
+        Edge(node=node(item), position=row, keys=keys)
+        for item, row in zip(page.items, rows, strict=True)
+    ]
+    return Connection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=page.has_previous or after is not None,
+            start_cursor=encode_cursor(rows[0], keys) if rows else None,
+            end_cursor=encode_cursor(rows[-1], keys) if rows else None,
+        ),
         total=page.total if total is None else total,
-        has_previous=page.has_previous,
     )

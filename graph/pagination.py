@@ -5,11 +5,11 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from gateway.errors import Invalid
-from graph.connections import Key, after_clause, encode_cursor, order_keys
+from graph.connections import Key, after_clause, order_keys
 
 T = TypeVar("T")
 MAX_OFFSET = 2**31 - 1  # far past any real list; larger values would overflow the database
@@ -41,7 +41,7 @@ class Page(Generic[T]):
     """One page of a list: REST shows `total`/`limit`/`offset`, GraphQL the cursors.
 
     `rows` are the database rows behind `items` (the same objects unless an operation maps
-    them to views); cursors are computed from them only when asked for.
+    them to views); a connection's cursors are computed from them only when asked for.
     """
 
     items: Sequence[T]
@@ -52,10 +52,6 @@ class Page(Generic[T]):
     rows: Sequence[Any] = ()
     keys: Sequence[Key] = ()
     has_previous: bool = False
-
-    @property
-    def cursors(self) -> list[str]:
-        return [encode_cursor(row, self.keys) for row in self.rows]
 
     def with_items(self, items: Sequence[Any]) -> "Page[Any]":
         return replace(self, items=items)
@@ -110,6 +106,7 @@ async def page_per_parent(
     *where: Any,
     after: str | None = None,
     from_end: bool = False,
+    omit: Sequence[Any] = (),
 ) -> dict[Any, Page[Any]]:
     """One page of rows for each of many parents, in one statement (a window per parent).
 
@@ -118,6 +115,11 @@ async def page_per_parent(
     cursor of one parent's list (the loader groups parents by their arguments); `from_end`
     takes each list's last `limit` rows instead (still in the list's order). Each page's
     `total` is -1: counting is left to `count_per_parent`, for the requests that ask.
+
+    Rows are plain result rows (attribute access by column name), not ORM instances: a
+    dashboard reads a thousand of them per request only to build its types, and building
+    ORM instances cost more than the query. `omit` leaves heavy columns nobody listed reads
+    (a prediction's context snapshot) in the database.
     """
     limit, offset = spec.clamp(limit, offset)
     keys = order_keys(sa.select(entity).order_by(*order_by))
@@ -129,7 +131,10 @@ async def page_per_parent(
     if parents and limit:
         ranking = [(column, not descending) for column, descending in keys] if from_end else keys
         fetch = _lateral if db.bind.dialect.name == "postgresql" else _windowed
-        for item in await fetch(db, entity, parent, list(grouped), ranking, offset, limit, where):
+        skipped = {column.key for column in omit}
+        columns = [column for column in entity.__table__.c if column.key not in skipped]
+        rows = await fetch(db, columns, parent, list(grouped), ranking, offset, limit, where)
+        for item in rows:
             grouped[getattr(item, parent.key)].append(item)
     if from_end:  # ranked from the end: keep the last `limit`, in the list's own order
         grouped = {key: items[: limit + 1][::-1] for key, items in grouped.items()}
@@ -166,7 +171,7 @@ def _ordered(column: Any, descending: bool) -> Any:
 
 async def _lateral(
     db: AsyncSession,
-    entity: Any,
+    columns: Sequence[Any],
     parent: Any,
     parents: list[Any],
     ranking: Sequence[Key],
@@ -175,21 +180,26 @@ async def _lateral(
     where: Sequence[Any],
 ) -> Sequence[Any]:
     """PostgreSQL: one LATERAL subquery per parent, each an index range scan that stops after
-    `limit + 1` rows, however long the parent's list is."""
-    given = sa.values(sa.column("parent", parent.type), name="parents").data(
-        [(key,) for key in parents]
+    `limit + 1` rows, however long the parent's list is.
+
+    The parents arrive as one array parameter (`unnest`), not a VALUES list: the SQL text is
+    then the same for any number of parents, so SQLAlchemy compiles it once and psycopg
+    prepares it on the server (a VALUES list cost a fresh compile per request)."""
+    given = (
+        sa.func.unnest(sa.bindparam("parents", parents, type_=ARRAY(parent.type)))
+        .table_valued(sa.column("parent", parent.type))
+        .render_derived(name="parents")
     )
     page = (
-        sa.select(entity)
+        sa.select(*columns)
         .where(parent == given.c.parent, *where)
         .order_by(*(_ordered(column, descending) for column, descending in ranking))
         .offset(offset)
         .limit(limit + 1)
         .lateral("page")
     )
-    row = aliased(entity, page)
     stmt = (
-        sa.select(row)
+        sa.select(*page.c)
         .select_from(given)
         .join(page, sa.true())
         .order_by(
@@ -197,12 +207,12 @@ async def _lateral(
             *(_ordered(page.c[column.key], descending) for column, descending in ranking),
         )
     )
-    return (await db.execute(stmt)).scalars().all()
+    return (await db.execute(stmt)).all()
 
 
 async def _windowed(
     db: AsyncSession,
-    entity: Any,
+    columns: Sequence[Any],
     parent: Any,
     parents: list[Any],
     ranking: Sequence[Key],
@@ -214,15 +224,15 @@ async def _windowed(
     the rows kept."""
     order = [_ordered(column, descending) for column, descending in ranking]
     position = sa.func.row_number().over(partition_by=parent, order_by=order).label("position")
-    (key,) = sa.inspect(entity).primary_key
+    (key,) = columns[0].table.primary_key.columns
     ranked = sa.select(key, position).where(parent.in_(parents), *where).subquery()
     stmt = (
-        sa.select(entity)
+        sa.select(*columns)
         .join(ranked, ranked.c[key.key] == key)
         .where(ranked.c.position > offset, ranked.c.position <= offset + limit + 1)
         .order_by(parent, ranked.c.position)
     )
-    return (await db.execute(stmt)).scalars().all()
+    return (await db.execute(stmt)).all()
 
 
 async def count_per_parent(

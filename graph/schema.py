@@ -9,6 +9,7 @@ from gateway.settings import Settings
 from graph.access.resolvers import AccessMutation, AccessQuery
 from graph.accounts.resolvers import AccountsMutation, AccountsQuery
 from graph.errors import ApiErrorExtension
+from graph.execution import CloneExecutionContext
 from graph.info import Info
 from graph.jobs.resolvers import JobsQuery
 from graph.memory.resolvers import MemoryMutation, MemoryQuery
@@ -81,4 +82,5 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         subscription=Subscription,
         types=EVENT_TYPES,
         extensions=extensions,
+        execution_context_class=CloneExecutionContext,
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import defer
 
 from gateway.broadcast import Subscription
 from gateway.errors import ApiError, Invalid, NotFound, UpstreamError
@@ -375,8 +376,13 @@ async def list_predictions(
     offset: int | None = None,
     after: str | None = None,
 ) -> Page[Prediction]:
-    """Newest first."""
-    stmt = sa.select(Prediction).where(Prediction.user_id == user.id, Prediction.kind == "predict")
+    """Newest first; without the context snapshots (each the size of a whole memory bundle),
+    which only the detail view shows."""
+    stmt = (
+        sa.select(Prediction)
+        .options(defer(Prediction.context_snapshot, raiseload=True))
+        .where(Prediction.user_id == user.id, Prediction.kind == "predict")
+    )
     if status is not None:
         stmt = stmt.where(Prediction.status == v.choice(status, "status", PREDICTION_STATUSES))
     if agent is not None:
@@ -399,6 +405,18 @@ async def predictions_by_id(
         )
     )
     return {prediction.id: prediction for prediction in rows.scalars()}
+
+
+async def snapshots_by_id(
+    db: AsyncSession, user: User, prediction_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, Any]]:
+    """Context snapshots on their own: lists leave them out, the graph loads them when asked."""
+    rows = await db.execute(
+        sa.select(Prediction.id, Prediction.context_snapshot).where(
+            Prediction.id.in_(list(prediction_ids)), Prediction.user_id == user.id
+        )
+    )
+    return {prediction_id: snapshot for prediction_id, snapshot in rows}
 
 
 def _session_predictions_filter(user: User) -> tuple[Any, ...]:
@@ -426,6 +444,7 @@ async def predictions_of_sessions(
         offset,
         *_session_predictions_filter(user),
         after=after,
+        omit=(Prediction.context_snapshot,),
     )
 
 

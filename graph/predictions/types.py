@@ -22,6 +22,10 @@ def prediction_loader(ctx: Any) -> Any:
     return keyed_loader(ctx, ops.predictions_by_id)
 
 
+def prediction_snapshot_loader(ctx: Any) -> Any:
+    return keyed_loader(ctx, ops.snapshots_by_id)
+
+
 def prediction_jobs_loader(ctx: Any) -> Any:
     return grouped_by_key_loader(ctx, jobs_ops.jobs_related_to)
 
@@ -125,8 +129,8 @@ class PredictionType(relay.Node):
         ]
 
     @strawberry.field(description="The exact context bundle the model saw.")
-    def context_snapshot(self) -> JSON:
-        return self.row.context_snapshot
+    async def context_snapshot(self, info: Info) -> JSON:
+        return await info.context.loader(prediction_snapshot_loader).load(self.row.id)
 
     @strawberry.field(description="The recorded session named by sessionId, if one exists.")
     async def session(self, info: Info) -> RecordingSessionType | None:
