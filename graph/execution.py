@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from graphql import GraphQLField, GraphQLObjectType, Undefined
-from graphql.execution.collect_fields import FieldDetailsList
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
 from graphql.pyutils import Path, inspect
 from graphql.type import get_nullable_type, is_leaf_type, is_non_null_type
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
@@ -35,19 +35,6 @@ class LeafPlan(NamedTuple):
     coerce: Callable[[Any], Any]
     non_null: bool
     label: str  # "Type.field", for the non-null error message graphql-core would give
-
-
-# id(GraphQLField) -> (the field itself, to rule out a reused id; its plan or None)
-_plans: dict[int, tuple[GraphQLField, LeafPlan | None]] = {}
-
-
-def _plan(parent_type: GraphQLObjectType, name: str, field_def: GraphQLField) -> LeafPlan | None:
-    cached = _plans.get(id(field_def))
-    if cached is not None and cached[0] is field_def:
-        return cached[1]
-    plan = _make_plan(parent_type, name, field_def)
-    _plans[id(field_def)] = (field_def, plan)
-    return plan
 
 
 def _make_plan(
@@ -75,7 +62,97 @@ def _make_plan(
     )
 
 
+def _complete_leaves(plans: list[tuple[str, LeafPlan]], source: Any) -> dict[str, Any] | None:
+    """The object's result, or None at the first value that is not plainly valid."""
+    results: dict[str, Any] = {}
+    try:
+        for response_name, plan in plans:
+            value = plan.read(source, plan.attribute)
+            if value is None:
+                if plan.non_null:
+                    return None
+                results[response_name] = None
+                continue
+            coerced = plan.coerce(value)
+            if coerced is None or coerced is Undefined or isinstance(value, Exception):
+                return None
+            results[response_name] = coerced
+    except Exception:
+        return None  # graphql-core's path runs the field again and reports the error, located
+    return results
+
+
+# Per (type name, field name): the field and its plan, or None for the ordinary path.
+Plans = dict[tuple[str, str], tuple[GraphQLField, LeafPlan] | None]
+PLANS_ATTRIBUTE = "_clone_leaf_plans"  # kept on the GraphQLSchema: one table per schema
+
+
 class CloneExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        middleware = self.middleware_manager
+        plans: Plans | None = self.schema.__dict__.get(PLANS_ATTRIBUTE)
+        if plans is None:
+            plans = {}
+            setattr(self.schema, PLANS_ATTRIBUTE, plans)
+        # Middleware must see every field: with any, everything takes the ordinary path.
+        self._leaf_plans = plans if middleware is None or not middleware.middlewares else None
+        # id(grouped field set) -> (the set, the plans of its fields if all are plain leaves)
+        self._selections: dict[int, tuple[GroupedFieldSet, list[tuple[str, LeafPlan]] | None]] = {}
+
+    def _leaf(self, parent_type: GraphQLObjectType, name: str) -> Any:
+        plans = self._leaf_plans
+        if plans is None:
+            return None
+        key = (parent_type.name, name)
+        try:
+            return plans[key]
+        except KeyError:
+            field_def = self.schema.get_field(parent_type, name)
+            plan = _make_plan(parent_type, name, field_def) if field_def else None
+            entry = plans[key] = (field_def, plan) if plan is not None else None
+            return entry
+
+    def _all_leaves(
+        self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
+    ) -> list[tuple[str, LeafPlan]] | None:
+        """The plans of a selection made only of plain leaves (an event's `eventId type
+        occurredAt`), or None. graphql-core memoizes a selection per request, so its identity
+        keys this cache."""
+        key = id(grouped_field_set)
+        cached = self._selections.get(key)
+        if cached is not None and cached[0] is grouped_field_set:
+            return cached[1]
+        plans: list[tuple[str, LeafPlan]] | None = []
+        for response_name, field_details_list in grouped_field_set.items():
+            leaf = self._leaf(parent_type, field_details_list[0].node.name.value)
+            if leaf is None or plans is None:
+                plans = None
+                break
+            plans.append((response_name, leaf[1]))
+        self._selections[key] = (grouped_field_set, plans)
+        return plans
+
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any = None,
+    ) -> Any:
+        """An object whose selected fields are all plain leaves is built in one loop, with no
+        per-field path or awaitable checks; at the first value that is not plainly valid the
+        ordinary path runs instead (reads are side-effect free), and reports the error."""
+        plans = self._all_leaves(parent_type, grouped_field_set) if self._leaf_plans else None
+        if plans is not None:
+            results = _complete_leaves(plans, source_value)
+            if results is not None:
+                return results
+        return super().execute_fields(
+            parent_type, source_value, path, grouped_field_set, position_context
+        )
+
     def execute_field(
         self,
         parent_type: GraphQLObjectType,
@@ -84,18 +161,12 @@ class CloneExecutionContext(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any = None,
     ) -> Any:
-        name = field_details_list[0].node.name.value
-        field_def = self.schema.get_field(parent_type, name)
-        middleware = self.middleware_manager
-        plan = (
-            _plan(parent_type, name, field_def)
-            if field_def is not None and (middleware is None or not middleware.middlewares)
-            else None
-        )
-        if plan is None:
+        leaf = self._leaf(parent_type, field_details_list[0].node.name.value)
+        if leaf is None:
             return super().execute_field(
                 parent_type, source, field_details_list, path, position_context
             )
+        field_def, plan = leaf
         try:
             value = plan.read(source, plan.attribute)
             if value is None or value is Undefined:

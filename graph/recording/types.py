@@ -126,6 +126,12 @@ class Event(relay.Node):
     payload: JSON = strawberry.field(description="The event exactly as accepted.")
 
     @classmethod
+    def resolve_type(cls, obj: Any, info: Any, abstract_type: Any) -> str:
+        """Every event is built as its concrete variant: name it directly, instead of
+        Strawberry's general search (a dashboard resolves a thousand events)."""
+        return obj.__strawberry_definition__.name
+
+    @classmethod
     async def resolve_nodes(
         cls, *, info: Info, node_ids: list[str], required: bool = False
     ) -> list["Event | None"]:
