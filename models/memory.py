@@ -90,6 +90,18 @@ class SemanticMemory(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
+# The context bundle's fact order (importance x confidence, then recency): the top facts are
+# the head of this index instead of a sort over all of the user's facts.
+# Written as the databases print it back, so Alembic's comparison sees no difference.
+sa.Index(
+    "ix_semantic_memories_user_rank",
+    SemanticMemory.user_id,
+    sa.text("(importance * confidence) DESC"),
+    SemanticMemory.updated_at.desc(),
+    SemanticMemory.id,
+)
+
+
 class FactEpisode(SQLModel, table=True):
     """Provenance: which episodes a fact cites."""
 

@@ -614,9 +614,14 @@ class ContextBundle:
 
 
 async def _capped(db: AsyncSession, stmt: sa.Select[Any], cap: int) -> tuple[list[Any], int]:
-    """Up to `cap` rows and the count before capping, in one query (a window count)."""
+    """Up to `cap` rows and the count before capping, in one query.
+
+    The count is a scalar subquery, evaluated once: a window count (`count(*) OVER ()`) would
+    make the database carry every matching row, whole, through the window before the top
+    `cap` could be picked (3.5 ms instead of 1 for a user's 5,000 facts)."""
+    total = sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())
     rows = (
-        await db.execute(stmt.add_columns(sa.func.count().over().label("total")).limit(cap))
+        await db.execute(stmt.add_columns(total.scalar_subquery().label("total")).limit(cap))
     ).all()
     return [row[0] for row in rows], (rows[0].total if rows else 0)
 
