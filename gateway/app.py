@@ -14,6 +14,7 @@ from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from gateway.errors import ApiError
 from gateway.graphiql import graphiql_routes
 from gateway.graphql_app import create_graphql_app
+from gateway.keepalive import KeepAliveRecycler
 from gateway.metrics import MetricsMiddleware, metrics_endpoint
 from gateway.middleware import RequestScopeMiddleware
 from gateway.services import Services
@@ -88,6 +89,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
     # Outermost: every request is counted, refusals made before routing included.
     middleware.insert(0, Middleware(MetricsMiddleware))
+    middleware.insert(
+        0, Middleware(KeepAliveRecycler, probability=settings.keepalive_recycle_probability)
+    )
     routes = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),

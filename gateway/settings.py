@@ -68,6 +68,8 @@ class Settings:
     supported_models: tuple[str, ...] = DEFAULT_SUPPORTED_MODELS
     llm_timeout_s: float = 60.0
     llm_concurrency: int = 8
+    # A busy worker ends a keep-alive connection with this chance per request (gateway/keepalive.py)
+    keepalive_recycle_probability: float = 1 / 16
     elevenlabs_api_key: str | None = None
     elevenlabs_base_url: str | None = None
     public_url: str | None = None  # unset: webhook URLs follow the request's own base URL
@@ -127,6 +129,9 @@ class Settings:
             ),
             llm_concurrency=_int(
                 get("CLONE_LLM_CONCURRENCY") or "8", "CLONE_LLM_CONCURRENCY", 1, 64
+            ),
+            keepalive_recycle_probability=_float(
+                get("CLONE_KEEPALIVE_RECYCLE") or str(1 / 16), "CLONE_KEEPALIVE_RECYCLE", 0, 1
             ),
             elevenlabs_api_key=get("ELEVENLABS_API_KEY"),
             elevenlabs_base_url=get("ELEVENLABS_BASE_URL"),

@@ -9,6 +9,7 @@ import asyncio
 import copy
 import itertools
 import random
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +18,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
+import models
 from tests.helpers import bearer, signup
 
 EVENTS_URL = "/api/recording/events/"
@@ -485,6 +487,20 @@ async def test_same_event_id_for_two_users_is_stored_for_each(client, maintenanc
     # a re-post stays a duplicate for each of them
     assert (await ingest(client, alice, [alices], 200)).json()["duplicates"] == 1
     assert (await ingest(client, bob, [bobs], 200)).json()["duplicates"] == 1
+
+
+async def test_deleting_a_user_removes_their_sessions_and_events_only(client, maintenance_engine):
+    """Events have no foreign key to users of their own (migration 0007): their sessions'
+    cascade must still take them along with the user."""
+    alice, bob = await new_user(client), await new_user(client)
+    await ingest(client, alice, [make_event("agent.prompt", session_id=f"a{i}") for i in range(3)])
+    await ingest(client, bob, [make_event("agent.prompt", session_id="b0")], 201)
+    alice_id = (await client.get("/api/auth/me/", headers=alice)).json()["id"]
+    users = models.metadata.tables["users"]
+    with maintenance_engine.begin() as conn:
+        conn.execute(sa.delete(users).where(users.c.id == uuid.UUID(alice_id)))
+    assert db_counts(maintenance_engine) == (1, 1)
+    assert (await client.get(f"{SESSIONS_URL}b0/", headers=bob)).status_code == 200
 
 
 async def test_events_for_another_users_session_are_invalid_per_item(client, maintenance_engine):
