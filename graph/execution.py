@@ -8,11 +8,13 @@ coercing the scalar. For a field that is only "read this attribute, coerce it" t
 the execution time.
 
 This context recognises those fields once per schema field (no resolver, no field extension,
-no arguments, a leaf type) and does exactly the same work directly: read the attribute with
-Strawberry's default resolver, refuse a null for a non-null field, coerce with the type's own
-`coerce_output_value`. Errors go through graphql-core's own `handle_field_error`, so their
-messages, paths and null propagation are unchanged. Everything else (resolvers, objects,
-lists, abstract types, any middleware) takes graphql-core's ordinary path.
+no arguments, a leaf type) and does the same work directly: read the attribute with
+Strawberry's default resolver, coerce it with the type's own `coerce_output_value`. An object
+whose selection holds only such fields (an event's `eventId type occurredAt`) is built in one
+loop. At the first value that is not plainly valid (a null, a failed coercion) the field, or
+the object, takes graphql-core's ordinary path instead, which reads again (reads are side-effect
+free) and reports the error exactly as it always does. Everything else (resolvers, objects,
+lists, abstract types, any middleware) takes the ordinary path too.
 """
 
 from collections.abc import Callable
@@ -20,7 +22,7 @@ from typing import Any, NamedTuple
 
 from graphql import GraphQLField, GraphQLObjectType, Undefined
 from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
-from graphql.pyutils import Path, inspect
+from graphql.pyutils import Path
 from graphql.type import get_nullable_type, is_leaf_type, is_non_null_type
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
@@ -34,12 +36,9 @@ class LeafPlan(NamedTuple):
     read: Callable[[Any, str], Any]
     coerce: Callable[[Any], Any]
     non_null: bool
-    label: str  # "Type.field", for the non-null error message graphql-core would give
 
 
-def _make_plan(
-    parent_type: GraphQLObjectType, name: str, field_def: GraphQLField
-) -> LeafPlan | None:
+def _make_plan(field_def: GraphQLField) -> LeafPlan | None:
     definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
     resolve = field_def.resolve
     if (
@@ -58,32 +57,39 @@ def _make_plan(
         read=definition.default_resolver,
         coerce=leaf.coerce_output_value,  # type: ignore[union-attr]
         non_null=is_non_null_type(field_def.type),
-        label=f"{parent_type.name}.{name}",
     )
 
 
-def _complete_leaves(plans: list[tuple[str, LeafPlan]], source: Any) -> dict[str, Any] | None:
-    """The object's result, or None at the first value that is not plainly valid."""
-    results: dict[str, Any] = {}
+_DOUBT = object()  # a value the ordinary path must complete (and report)
+
+
+def _complete_leaf(plan: LeafPlan, source: Any) -> Any:
+    """The field's completed value, or `_DOUBT`."""
     try:
-        for response_name, plan in plans:
-            value = plan.read(source, plan.attribute)
-            if value is None:
-                if plan.non_null:
-                    return None
-                results[response_name] = None
-                continue
-            coerced = plan.coerce(value)
-            if coerced is None or coerced is Undefined or isinstance(value, Exception):
-                return None
-            results[response_name] = coerced
+        value = plan.read(source, plan.attribute)
+        if value is None:
+            return _DOUBT if plan.non_null else None
+        if isinstance(value, Exception):
+            return _DOUBT
+        coerced = plan.coerce(value)
     except Exception:
-        return None  # graphql-core's path runs the field again and reports the error, located
+        return _DOUBT
+    return _DOUBT if coerced is None or coerced is Undefined else coerced
+
+
+def _complete_leaves(plans: list[tuple[str, LeafPlan]], source: Any) -> dict[str, Any] | None:
+    """The object's result, or None at the first doubtful value."""
+    results: dict[str, Any] = {}
+    for response_name, plan in plans:
+        value = _complete_leaf(plan, source)
+        if value is _DOUBT:
+            return None
+        results[response_name] = value
     return results
 
 
-# Per (type name, field name): the field and its plan, or None for the ordinary path.
-Plans = dict[tuple[str, str], tuple[GraphQLField, LeafPlan] | None]
+# Per (type name, field name): the field's plan, or None for the ordinary path.
+Plans = dict[tuple[str, str], LeafPlan | None]
 PLANS_ATTRIBUTE = "_clone_leaf_plans"  # kept on the GraphQLSchema: one table per schema
 
 
@@ -100,7 +106,7 @@ class CloneExecutionContext(StrawberryGraphQLCoreExecutionContext):
         # id(grouped field set) -> (the set, the plans of its fields if all are plain leaves)
         self._selections: dict[int, tuple[GroupedFieldSet, list[tuple[str, LeafPlan]] | None]] = {}
 
-    def _leaf(self, parent_type: GraphQLObjectType, name: str) -> Any:
+    def _leaf(self, parent_type: GraphQLObjectType, name: str) -> LeafPlan | None:
         plans = self._leaf_plans
         if plans is None:
             return None
@@ -109,9 +115,8 @@ class CloneExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return plans[key]
         except KeyError:
             field_def = self.schema.get_field(parent_type, name)
-            plan = _make_plan(parent_type, name, field_def) if field_def else None
-            entry = plans[key] = (field_def, plan) if plan is not None else None
-            return entry
+            plan = plans[key] = _make_plan(field_def) if field_def else None
+            return plan
 
     def _all_leaves(
         self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet
@@ -126,10 +131,10 @@ class CloneExecutionContext(StrawberryGraphQLCoreExecutionContext):
         plans: list[tuple[str, LeafPlan]] | None = []
         for response_name, field_details_list in grouped_field_set.items():
             leaf = self._leaf(parent_type, field_details_list[0].node.name.value)
-            if leaf is None or plans is None:
+            if leaf is None:
                 plans = None
                 break
-            plans.append((response_name, leaf[1]))
+            plans.append((response_name, leaf))
         self._selections[key] = (grouped_field_set, plans)
         return plans
 
@@ -144,7 +149,7 @@ class CloneExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """An object whose selected fields are all plain leaves is built in one loop, with no
         per-field path or awaitable checks; at the first value that is not plainly valid the
         ordinary path runs instead (reads are side-effect free), and reports the error."""
-        plans = self._all_leaves(parent_type, grouped_field_set) if self._leaf_plans else None
+        plans = self._all_leaves(parent_type, grouped_field_set)
         if plans is not None:
             results = _complete_leaves(plans, source_value)
             if results is not None:
@@ -162,27 +167,10 @@ class CloneExecutionContext(StrawberryGraphQLCoreExecutionContext):
         position_context: Any = None,
     ) -> Any:
         leaf = self._leaf(parent_type, field_details_list[0].node.name.value)
-        if leaf is None:
-            return super().execute_field(
-                parent_type, source, field_details_list, path, position_context
-            )
-        field_def, plan = leaf
-        try:
-            value = plan.read(source, plan.attribute)
-            if value is None or value is Undefined:
-                if plan.non_null:
-                    raise TypeError(f"Cannot return null for non-nullable field {plan.label}.")
-                return None
-            if isinstance(value, Exception):
-                raise value
-            coerced = plan.coerce(value)
-            if coerced is Undefined or coerced is None:
-                raise TypeError(
-                    f"Expected `{inspect(get_nullable_type(field_def.type))}"
-                    f".coerce_output_value({inspect(value)})` to return non-nullable value,"
-                    f" returned: {inspect(coerced)}"
-                )
-            return coerced
-        except Exception as raw_error:
-            self.handle_field_error(raw_error, field_def.type, field_details_list, path)
-            return None
+        if leaf is not None:
+            value = _complete_leaf(leaf, source)
+            if value is not _DOUBT:
+                return value
+        return super().execute_field(
+            parent_type, source, field_details_list, path, position_context
+        )
