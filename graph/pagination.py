@@ -107,6 +107,7 @@ async def page_per_parent(
     after: str | None = None,
     from_end: bool = False,
     omit: Sequence[Any] = (),
+    link: Any = None,
 ) -> dict[Any, Page[Any]]:
     """One page of rows for each of many parents, in one statement (a window per parent).
 
@@ -119,7 +120,9 @@ async def page_per_parent(
     Rows are plain result rows (attribute access by column name), not ORM instances: a
     dashboard reads a thousand of them per request only to build its types, and building
     ORM instances cost more than the query. `omit` leaves heavy columns nobody listed reads
-    (a prediction's context snapshot) in the database.
+    (a prediction's context snapshot) in the database. For a many-to-many edge `parent` is a
+    column of the link table and `link` joins that table to `entity`; each row then also
+    carries its parent key (a fact citing two episodes is a row in each episode's page).
     """
     limit, offset = spec.clamp(limit, offset)
     keys = order_keys(sa.select(entity).order_by(*order_by))
@@ -127,13 +130,20 @@ async def page_per_parent(
         if offset:
             raise Invalid("give either offset or after, not both")
         where = (*where, after_clause(after, keys))
+    source = entity.__table__
+    if link is not None:
+        source = source.join(parent.expression.table, link)
     grouped: dict[Any, list[Any]] = {key: [] for key in parents}
     if parents and limit:
         ranking = [(column, not descending) for column, descending in keys] if from_end else keys
         fetch = _lateral if db.bind.dialect.name == "postgresql" else _windowed
         skipped = {column.key for column in omit}
         columns = [column for column in entity.__table__.c if column.key not in skipped]
-        rows = await fetch(db, columns, parent, list(grouped), ranking, offset, limit, where)
+        if link is not None:
+            columns.append(parent)
+        rows = await fetch(
+            db, source, columns, parent, list(grouped), ranking, offset, limit, where
+        )
         for item in rows:
             grouped[getattr(item, parent.key)].append(item)
     if from_end:  # ranked from the end: keep the last `limit`, in the list's own order
@@ -171,6 +181,7 @@ def _ordered(column: Any, descending: bool) -> Any:
 
 async def _lateral(
     db: AsyncSession,
+    source: Any,
     columns: Sequence[Any],
     parent: Any,
     parents: list[Any],
@@ -192,6 +203,7 @@ async def _lateral(
     )
     page = (
         sa.select(*columns)
+        .select_from(source)
         .where(parent == given.c.parent, *where)
         .order_by(*(_ordered(column, descending) for column, descending in ranking))
         .offset(offset)
@@ -212,6 +224,7 @@ async def _lateral(
 
 async def _windowed(
     db: AsyncSession,
+    source: Any,
     columns: Sequence[Any],
     parent: Any,
     parents: list[Any],
@@ -225,12 +238,19 @@ async def _windowed(
     order = [_ordered(column, descending) for column, descending in ranking]
     position = sa.func.row_number().over(partition_by=parent, order_by=order).label("position")
     (key,) = columns[0].table.primary_key.columns
-    ranked = sa.select(key, position).where(parent.in_(parents), *where).subquery()
+    ranked = (
+        sa.select(key, parent, position)
+        .select_from(source)
+        .where(parent.in_(parents), *where)
+        .subquery()
+    )
+    # A linked row's parent comes from the ranking (the link table is not joined again).
+    kept = [ranked.c[parent.key] if column is parent else column for column in columns]
     stmt = (
-        sa.select(*columns)
+        sa.select(*kept)
         .join(ranked, ranked.c[key.key] == key)
         .where(ranked.c.position > offset, ranked.c.position <= offset + limit + 1)
-        .order_by(parent, ranked.c.position)
+        .order_by(ranked.c[parent.key], ranked.c.position)
     )
     return (await db.execute(stmt)).all()
 

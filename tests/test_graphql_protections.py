@@ -192,7 +192,7 @@ async def test_cost_uses_the_variables_values(client):
         ),
         # A list without a page-size argument counts UNPAGED_LIST_SIZE items.
         (
-            "{ facts(first: 2) { nodes { text episodes { title } } } }",
+            "{ predictions(first: 2) { nodes { agent jobs { kind } } } }",
             2 + 2 * (2 + UNPAGED_LIST_SIZE * 1),
         ),
         # Fragments count once per spread; aliased fields count like the others.

@@ -1,6 +1,7 @@
 """gateway/keepalive.py: a busy worker now and then ends a keep-alive connection."""
 
 import asyncio
+import contextlib
 
 import httpx
 
@@ -38,6 +39,18 @@ async def _until(condition) -> None:
     raise AssertionError("the requests never got under way")
 
 
+@contextlib.asynccontextmanager
+async def _busy(app: Held, recycler: KeepAliveRecycler):
+    """A client, with one request of it waiting in the app for the whole block."""
+    async with _client(recycler) as http:
+        slow = asyncio.ensure_future(http.get("/slow"))
+        await _until(lambda: app.arrived == 1)
+        yield http
+        app.release.set()
+        assert "connection" not in (await slow).headers  # by then it was alone
+    assert recycler.waiting == 0
+
+
 async def test_a_lone_request_keeps_its_connection():
     app = Held()
     recycler = KeepAliveRecycler(app, probability=1.0, chance=lambda: 0.0)
@@ -50,27 +63,18 @@ async def test_a_lone_request_keeps_its_connection():
 async def test_a_busy_worker_ends_the_connection_it_answers():
     app = Held()
     recycler = KeepAliveRecycler(app, probability=1.0, chance=lambda: 0.0)
-    async with _client(recycler) as http:
-        slow = asyncio.ensure_future(http.get("/slow"))
-        await _until(lambda: app.arrived == 1)
+    async with _busy(app, recycler) as http:
         quick = await http.get("/quick")  # answered while /slow still waits
         assert quick.headers["connection"] == "close"
-        app.release.set()
-        assert "connection" not in (await slow).headers  # by then it was alone
-    assert recycler.waiting == 0
 
 
 async def test_the_chance_is_taken_per_busy_answer():
     app = Held()
-    draws = iter([0.9, 0.01])  # first above the probability, then below
+    draws = iter([0.9, 0.01])  # above the probability, then below; /slow, alone, draws none
     recycler = KeepAliveRecycler(app, probability=0.05, chance=lambda: next(draws))
-    async with _client(recycler) as http:
-        slow = asyncio.ensure_future(http.get("/slow"))
-        await _until(lambda: app.arrived == 1)
+    async with _busy(app, recycler) as http:
         assert "connection" not in (await http.get("/quick")).headers
         assert (await http.get("/quick")).headers["connection"] == "close"
-        app.release.set()
-        await slow
 
 
 async def test_an_open_stream_is_no_load():
@@ -101,9 +105,5 @@ async def test_an_open_stream_is_no_load():
 async def test_probability_zero_turns_it_off():
     app = Held()
     recycler = KeepAliveRecycler(app, probability=0.0, chance=lambda: 0.0)
-    async with _client(recycler) as http:
-        slow = asyncio.ensure_future(http.get("/slow"))
-        await _until(lambda: app.arrived == 1)
+    async with _busy(app, recycler) as http:
         assert "connection" not in (await http.get("/quick")).headers
-        app.release.set()
-        await slow

@@ -54,11 +54,13 @@ async def _seed(client, headers, label="a"):
 
 
 PROVENANCE = """
-{ facts(first: 10) { nodes { text episodes { title facts { text } rawMemories(first: 20) {
+{ facts(first: 10) { nodes { text episodes(first: 5) { totalCount nodes { title
+    facts(first: 5) { totalCount nodes { text } }
+    rawMemories(first: 20) {
     totalCount nodes {
     content episode { title }
     event { eventId ... on AgentPromptEvent { prompt } session { sessionId } }
-} } } } } }
+} } } } } } }
 """
 
 
@@ -67,9 +69,10 @@ async def test_provenance_edges_in_both_directions(client):
     await _seed(client, headers)
     facts = (await graphql(client, PROVENANCE, headers=headers))["data"]["facts"]["nodes"]
     assert len(facts) == 1
-    episode = facts[0]["episodes"][0]
+    assert facts[0]["episodes"]["totalCount"] == 1
+    episode = facts[0]["episodes"]["nodes"][0]
     assert episode["title"] == "Episode a"
-    assert episode["facts"] == [{"text": "Runs the tests first (a)"}]
+    assert episode["facts"] == {"totalCount": 1, "nodes": [{"text": "Runs the tests first (a)"}]}
     raws = episode["rawMemories"]["nodes"]
     assert episode["rawMemories"]["totalCount"] == len(raws)
     assert {raw["event"]["eventId"] for raw in raws} == {"a-0", "a-1"}
@@ -88,6 +91,69 @@ async def test_provenance_edges_are_batched(client):
         assert "errors" not in body
         counts.append(len(statements))
     assert counts[0] == counts[1] == counts[2], counts
+
+
+async def test_citations_page_per_parent_and_stay_the_owners(client):
+    """Fact.episodes and Episode.facts are connections through the citation table: pages per
+    parent, cursors, totals; a fact citing two episodes is in both episodes' pages."""
+    owner = bearer(await signup(client))
+    stranger = bearer(await signup(client))
+    episodes = []
+    for index in range(3):
+        created = await client.post(
+            "/api/memory/episodes/",
+            json={
+                "title": f"E{index}",
+                "started_at": f"2026-05-0{index + 1}T10:00:00Z",
+                "ended_at": f"2026-05-0{index + 1}T11:00:00Z",
+            },
+            headers=owner,
+        )
+        episodes.append(created.json()["id"])
+    for index in range(5):  # fact i cites the first min(i + 1, 3) episodes
+        response = await client.post(
+            "/api/memory/facts/",
+            json={"text": f"F{index}", "episode_ids": episodes[: min(index + 1, 3)]},
+            headers=owner,
+        )
+        assert response.status_code == 201, response.text
+    query = """
+    query ($after: String) {
+      facts(q: "F4") { nodes { episodes(first: 2, after: $after) {
+        totalCount pageInfo { hasNextPage endCursor } nodes { title } } } }
+      episodes { nodes { title facts(first: 2) { totalCount nodes { text } } } }
+    }"""
+    data = (await graphql(client, query, headers=owner))["data"]
+    cited = data["facts"]["nodes"][0]["episodes"]
+    assert cited["totalCount"] == 3
+    assert [node["title"] for node in cited["nodes"]] == ["E0", "E1"]  # earliest first
+    assert cited["pageInfo"]["hasNextPage"] is True
+    rest = await graphql(client, query, {"after": cited["pageInfo"]["endCursor"]}, headers=owner)
+    tail = rest["data"]["facts"]["nodes"][0]["episodes"]
+    assert [node["title"] for node in tail["nodes"]] == ["E2"]
+    assert tail["pageInfo"]["hasNextPage"] is False
+    citing = {node["title"]: node["facts"] for node in data["episodes"]["nodes"]}
+    assert {title: facts["totalCount"] for title, facts in citing.items()} == {
+        "E0": 5,
+        "E1": 4,
+        "E2": 3,
+    }
+    assert all(len(facts["nodes"]) == 2 for facts in citing.values())
+    assert [node["text"] for node in citing["E2"]["nodes"]] == ["F4", "F3"]  # newest first
+
+    # The stranger's own fact: its citations are its own (none), and the owner's are unseen.
+    await client.post("/api/memory/facts/", json={"text": "F4 mine"}, headers=stranger)
+    theirs = (await graphql(client, query, headers=stranger))["data"]
+    assert theirs["facts"]["nodes"] == [
+        {
+            "episodes": {
+                "totalCount": 0,
+                "pageInfo": {"hasNextPage": False, "endCursor": None},
+                "nodes": [],
+            }
+        }
+    ]
+    assert theirs["episodes"]["nodes"] == []
 
 
 async def test_crud_mutations_and_queries_match_rest(client):

@@ -339,34 +339,82 @@ async def episodes_by_ids(
     return {row.id: row for row in rows.scalars()}
 
 
+# Provenance between facts and episodes, paged per parent through the citation table.
+CITATIONS_PAGE = PageSpec(default=50, maximum=200)
+CITED_EPISODES_ORDER = (EpisodicMemory.started_at, EpisodicMemory.id)
+CITING_FACTS_ORDER = (SemanticMemory.updated_at.desc(), SemanticMemory.id)
+
+
 async def episodes_of_facts(
-    db: AsyncSession, user: User, fact_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[EpisodicMemory]]:
-    rows = await db.execute(
-        sa.select(FactEpisode.fact_id, EpisodicMemory)
-        .join(EpisodicMemory, EpisodicMemory.id == FactEpisode.episode_id)
-        .where(FactEpisode.fact_id.in_(list(fact_ids)), EpisodicMemory.user_id == user.id)
-        .order_by(EpisodicMemory.started_at, EpisodicMemory.id)
+    db: AsyncSession,
+    user: User,
+    fact_ids: Sequence[uuid.UUID],
+    *,
+    limit: int | None,
+    after: str | None = None,
+) -> dict[uuid.UUID, Page[EpisodicMemory]]:
+    """One page (earliest first) of the episodes each fact cites, in one statement."""
+    return await page_per_parent(
+        db,
+        EpisodicMemory,
+        FactEpisode.fact_id,
+        fact_ids,
+        CITED_EPISODES_ORDER,
+        CITATIONS_PAGE,
+        limit,
+        None,
+        EpisodicMemory.user_id == user.id,
+        after=after,
+        link=FactEpisode.episode_id == EpisodicMemory.id,
     )
-    grouped: dict[uuid.UUID, list[EpisodicMemory]] = defaultdict(list)
-    for fact_id, episode in rows:
-        grouped[fact_id].append(episode)
-    return grouped
+
+
+async def episode_counts_of_facts(
+    db: AsyncSession, user: User, fact_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    return await count_per_parent(
+        db,
+        FactEpisode.fact_id,
+        fact_ids,
+        FactEpisode.episode_id == EpisodicMemory.id,
+        EpisodicMemory.user_id == user.id,
+    )
 
 
 async def facts_of_episodes(
-    db: AsyncSession, user: User, episode_ids: Sequence[uuid.UUID]
-) -> dict[uuid.UUID, list[SemanticMemory]]:
-    rows = await db.execute(
-        sa.select(FactEpisode.episode_id, SemanticMemory)
-        .join(SemanticMemory, SemanticMemory.id == FactEpisode.fact_id)
-        .where(FactEpisode.episode_id.in_(list(episode_ids)), SemanticMemory.user_id == user.id)
-        .order_by(SemanticMemory.updated_at.desc(), SemanticMemory.id)
+    db: AsyncSession,
+    user: User,
+    episode_ids: Sequence[uuid.UUID],
+    *,
+    limit: int | None,
+    after: str | None = None,
+) -> dict[uuid.UUID, Page[SemanticMemory]]:
+    """One page (most recently updated first) of the facts citing each episode."""
+    return await page_per_parent(
+        db,
+        SemanticMemory,
+        FactEpisode.episode_id,
+        episode_ids,
+        CITING_FACTS_ORDER,
+        CITATIONS_PAGE,
+        limit,
+        None,
+        SemanticMemory.user_id == user.id,
+        after=after,
+        link=FactEpisode.fact_id == SemanticMemory.id,
     )
-    grouped: dict[uuid.UUID, list[SemanticMemory]] = defaultdict(list)
-    for episode_id, fact in rows:
-        grouped[episode_id].append(fact)
-    return grouped
+
+
+async def fact_counts_of_episodes(
+    db: AsyncSession, user: User, episode_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    return await count_per_parent(
+        db,
+        FactEpisode.episode_id,
+        episode_ids,
+        FactEpisode.fact_id == SemanticMemory.id,
+        SemanticMemory.user_id == user.id,
+    )
 
 
 # --- facts ------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from gateway.jsonio import jsonable
 from graph.connections import Connection, from_page
 from graph.ids import uuids_or_no_row
 from graph.info import Info
-from graph.loaders import grouped_by_key_loader, grouped_loader, keyed_loader, load_nodes
+from graph.loaders import grouped_loader, keyed_loader, load_nodes
 from graph.memory import ops
 from graph.memory.shapes import context_json
 from models.memory import EpisodicMemory, RawMemory, SemanticMemory, UserProfile
@@ -46,11 +46,19 @@ def episode_raw_counts_loader(ctx: Any) -> Any:
 
 
 def fact_episodes_loader(ctx: Any) -> Any:
-    return grouped_by_key_loader(ctx, ops.episodes_of_facts)
+    return grouped_loader(ctx, ops.episodes_of_facts)
+
+
+def fact_episode_counts_loader(ctx: Any) -> Any:
+    return grouped_loader(ctx, ops.episode_counts_of_facts)
 
 
 def episode_facts_loader(ctx: Any) -> Any:
-    return grouped_by_key_loader(ctx, ops.facts_of_episodes)
+    return grouped_loader(ctx, ops.facts_of_episodes)
+
+
+def episode_fact_counts_loader(ctx: Any) -> Any:
+    return grouped_loader(ctx, ops.fact_counts_of_episodes)
 
 
 def event_by_id_loader(ctx: Any) -> Any:
@@ -160,10 +168,16 @@ class EpisodeType(relay.Node):
         page = await pages.load((key, (("after", after), ("limit", first))))
         return from_page(page, RawMemoryType.from_row, after, total=lambda: counts.load((key, ())))
 
-    @strawberry.field(description="The facts that cite this episode.")
-    async def facts(self, info: Info) -> list["FactType"]:
-        rows = await info.context.loader(episode_facts_loader).load(uuid.UUID(self.episode_id))
-        return [FactType.from_row(row) for row in rows]
+    @strawberry.field(description="The facts that cite this episode, most recently updated first.")
+    async def facts(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection["FactType"]:
+        key = uuid.UUID(self.episode_id)
+        page = await info.context.loader(episode_facts_loader).load(
+            (key, (("after", after), ("limit", first)))
+        )
+        counts = info.context.loader(episode_fact_counts_loader)
+        return from_page(page, FactType.from_row, after, total=lambda: counts.load((key, ())))
 
 
 @strawberry.type(name="Fact")
@@ -198,10 +212,16 @@ class FactType(relay.Node):
     ) -> list["FactType | None"]:
         return await load_nodes(info, fact_loader, uuids_or_no_row(node_ids), cls.from_row)
 
-    @strawberry.field(description="The episodes this fact cites.")
-    async def episodes(self, info: Info) -> list[EpisodeType]:
-        rows = await info.context.loader(fact_episodes_loader).load(uuid.UUID(self.fact_id))
-        return [EpisodeType.from_row(row) for row in rows]
+    @strawberry.field(description="The episodes this fact cites, earliest first.")
+    async def episodes(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[EpisodeType]:
+        key = uuid.UUID(self.fact_id)
+        page = await info.context.loader(fact_episodes_loader).load(
+            (key, (("after", after), ("limit", first)))
+        )
+        counts = info.context.loader(fact_episode_counts_loader)
+        return from_page(page, EpisodeType.from_row, after, total=lambda: counts.load((key, ())))
 
 
 @strawberry.type(name="Profile")
