@@ -194,6 +194,20 @@ async def test_feedback_query_stats_and_user_edges(api, fake_anthropic):
     )
     assert one["data"]["prediction"]["status"] == "auto"
     assert "facts" in one["data"]["prediction"]["contextSnapshot"]
+    # Lists leave the snapshot in the database; asked for, it is the stored one (= REST detail).
+    every = await graphql(
+        api, "{ predictions { nodes { predictionId contextSnapshot } } }", headers=headers
+    )
+    snapshots = {
+        node["predictionId"]: node["contextSnapshot"]
+        for node in every["data"]["predictions"]["nodes"]
+    }
+    assert set(snapshots) == set(ids)
+    for prediction_id in ids:
+        detail = (await api.get(f"/api/predictions/{prediction_id}/", headers=headers)).json()
+        assert snapshots[prediction_id] == detail["context_snapshot"]
+    listed_rest = (await api.get("/api/predictions/", headers=headers)).json()["results"]
+    assert all("context_snapshot" not in item for item in listed_rest)
 
 
 async def test_batch_and_continuation(api, fake_anthropic):
