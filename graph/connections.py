@@ -145,3 +145,25 @@ def from_page(
         ),
         total=page.total if total is None else total,
     )
+
+
+Options = tuple[tuple[str, Any], ...]  # a loader key's arguments, as sorted (name, value) pairs
+
+
+async def child_connection(
+    info: Any,
+    pages: Callable[[Any], Any],
+    counts: Callable[[Any], Any],
+    parent: Any,
+    build: Callable[[Any], T],
+    *,
+    after: str | None,
+    page_options: Options,
+    count_options: Options = (),
+) -> Connection[T]:
+    """One parent's page of a one-to-many edge, through the request's DataLoaders (`pages` and
+    `counts` are loader factories for `graph.loaders.grouped_loader`): every parent's page in
+    one statement, and `totalCount` one grouped count for all parents, run only when asked."""
+    page = await info.context.loader(pages).load((parent, page_options))
+    counter = info.context.loader(counts)
+    return from_page(page, build, after, total=lambda: counter.load((parent, count_options)))

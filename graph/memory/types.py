@@ -13,7 +13,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from gateway.jsonio import jsonable
-from graph.connections import Connection, from_page
+from graph.connections import Connection, child_connection
 from graph.ids import uuids_or_no_row
 from graph.info import Info
 from graph.loaders import grouped_loader, keyed_loader, load_nodes
@@ -162,22 +162,29 @@ class EpisodeType(relay.Node):
     async def raw_memories(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[RawMemoryType]:
-        key = uuid.UUID(self.episode_id)
-        pages = info.context.loader(episode_raw_loader)
-        counts = info.context.loader(episode_raw_counts_loader)
-        page = await pages.load((key, (("after", after), ("limit", first))))
-        return from_page(page, RawMemoryType.from_row, after, total=lambda: counts.load((key, ())))
+        return await child_connection(
+            info,
+            episode_raw_loader,
+            episode_raw_counts_loader,
+            uuid.UUID(self.episode_id),
+            RawMemoryType.from_row,
+            after=after,
+            page_options=(("after", after), ("limit", first)),
+        )
 
     @strawberry.field(description="The facts that cite this episode, most recently updated first.")
     async def facts(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection["FactType"]:
-        key = uuid.UUID(self.episode_id)
-        page = await info.context.loader(episode_facts_loader).load(
-            (key, (("after", after), ("limit", first)))
+        return await child_connection(
+            info,
+            episode_facts_loader,
+            episode_fact_counts_loader,
+            uuid.UUID(self.episode_id),
+            FactType.from_row,
+            after=after,
+            page_options=(("after", after), ("limit", first)),
         )
-        counts = info.context.loader(episode_fact_counts_loader)
-        return from_page(page, FactType.from_row, after, total=lambda: counts.load((key, ())))
 
 
 @strawberry.type(name="Fact")
@@ -216,12 +223,15 @@ class FactType(relay.Node):
     async def episodes(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[EpisodeType]:
-        key = uuid.UUID(self.fact_id)
-        page = await info.context.loader(fact_episodes_loader).load(
-            (key, (("after", after), ("limit", first)))
+        return await child_connection(
+            info,
+            fact_episodes_loader,
+            fact_episode_counts_loader,
+            uuid.UUID(self.fact_id),
+            EpisodeType.from_row,
+            after=after,
+            page_options=(("after", after), ("limit", first)),
         )
-        counts = info.context.loader(fact_episode_counts_loader)
-        return from_page(page, EpisodeType.from_row, after, total=lambda: counts.load((key, ())))
 
 
 @strawberry.type(name="Profile")

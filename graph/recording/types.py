@@ -9,7 +9,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from gateway.errors import Invalid
-from graph.connections import Connection, from_page
+from graph.connections import Connection, child_connection
 from graph.info import Info
 from graph.loaders import grouped_loader, keyed_loader, load_nodes
 from graph.recording import ops
@@ -83,14 +83,20 @@ class RecordingSessionType(relay.Node):
             raise Invalid("give either last, or first and after")
         from_end = last is not None
         limit = last if from_end else first
-        options = (("after", after), ("event_type", type), ("last", from_end), ("limit", limit))
-        page = await info.context.loader(session_events_loader).load((self.session_id, options))
-        counts = info.context.loader(session_event_counts_loader)
-        return from_page(
-            page,
+        return await child_connection(
+            info,
+            session_events_loader,
+            session_event_counts_loader,
+            self.session_id,
             event_from_row,
-            after,
-            total=lambda: counts.load((self.session_id, (("event_type", type),))),
+            after=after,
+            page_options=(
+                ("after", after),
+                ("event_type", type),
+                ("last", from_end),
+                ("limit", limit),
+            ),
+            count_options=(("event_type", type),),
         )
 
     @strawberry.field(description="Predictions made with this sessionId, newest first.")
@@ -103,13 +109,14 @@ class RecordingSessionType(relay.Node):
             session_predictions_loader,
         )
 
-        options = (("after", after), ("limit", first))
-        page = await info.context.loader(session_predictions_loader).load(
-            (self.session_id, options)
-        )
-        counts = info.context.loader(session_prediction_counts_loader)
-        return from_page(
-            page, PredictionType.from_row, after, total=lambda: counts.load((self.session_id, ()))
+        return await child_connection(
+            info,
+            session_predictions_loader,
+            session_prediction_counts_loader,
+            self.session_id,
+            PredictionType.from_row,
+            after=after,
+            page_options=(("after", after), ("limit", first)),
         )
 
 
