@@ -15,6 +15,7 @@ def test_defaults(tmp_path, monkeypatch):
     assert settings.default_model == "claude-sonnet-4-6"
     assert settings.default_model in settings.supported_models
     assert (settings.llm_timeout_s, settings.llm_concurrency) == (60.0, 8)
+    assert settings.keepalive_recycle_probability == 1 / 16
     assert settings.graphql_introspection is True
     assert settings.cors_origins == ()
     assert len(settings.secret_key) >= 32
@@ -50,6 +51,7 @@ def test_values_are_parsed():
             "CLONE_SUPPORTED_MODELS": "claude-y,claude-z",
             "CLONE_LLM_TIMEOUT_S": "2.5",
             "CLONE_LLM_CONCURRENCY": "3",
+            "CLONE_KEEPALIVE_RECYCLE": "0",
             "CLONE_GRAPHQL_INTROSPECTION": "false",
             "ANTHROPIC_API_KEY": "sk-test",
             "ANTHROPIC_BASE_URL": "http://127.0.0.1:9",
@@ -64,6 +66,7 @@ def test_values_are_parsed():
     assert settings.default_model == "claude-x"
     assert settings.supported_models == ("claude-x", "claude-y", "claude-z")
     assert (settings.llm_timeout_s, settings.llm_concurrency) == (2.5, 3)
+    assert settings.keepalive_recycle_probability == 0
     assert settings.graphql_introspection is False
     assert settings.anthropic_api_key == "sk-test"
     assert settings.anthropic_base_url == "http://127.0.0.1:9"
@@ -81,6 +84,8 @@ def test_values_are_parsed():
         ("CLONE_ACCESS_TTL_MIN", "ten"),
         ("CLONE_LLM_CONCURRENCY", "0"),
         ("CLONE_LLM_TIMEOUT_S", "soon"),
+        ("CLONE_KEEPALIVE_RECYCLE", "1.5"),
+        ("CLONE_KEEPALIVE_RECYCLE", "nan"),
         ("CLONE_SECRET_KEY", "short"),
     ],
 )
