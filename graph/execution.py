@@ -40,12 +40,10 @@ class LeafPlan(NamedTuple):
 
 def _make_plan(field_def: GraphQLField) -> LeafPlan | None:
     definition = (field_def.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-    resolve = field_def.resolve
     if (
         not isinstance(definition, StrawberryField)
-        or resolve is None
-        or not getattr(resolve, "_is_default", False)  # Strawberry's mark for a basic field
-        or not definition.is_basic_field
+        # Strawberry's mark for a basic field: no resolver, no field extension
+        or not getattr(field_def.resolve, "_is_default", False)
         or field_def.args
     ):
         return None
