@@ -490,8 +490,8 @@ async def test_same_event_id_for_two_users_is_stored_for_each(client, maintenanc
 
 
 async def test_deleting_a_user_removes_their_sessions_and_events_only(client, maintenance_engine):
-    """Events have no foreign key to users of their own (migration 0007): their sessions'
-    cascade must still take them along with the user."""
+    """Events have no foreign keys (migrations 0007, 0008): the users' cascade to sessions and
+    the sessions' delete trigger must still take them along with the user, in one statement."""
     alice, bob = await new_user(client), await new_user(client)
     await ingest(client, alice, [make_event("agent.prompt", session_id=f"a{i}") for i in range(3)])
     await ingest(client, bob, [make_event("agent.prompt", session_id="b0")], 201)
@@ -501,6 +501,29 @@ async def test_deleting_a_user_removes_their_sessions_and_events_only(client, ma
         conn.execute(sa.delete(users).where(users.c.id == uuid.UUID(alice_id)))
     assert db_counts(maintenance_engine) == (1, 1)
     assert (await client.get(f"{SESSIONS_URL}b0/", headers=bob)).status_code == 200
+
+
+async def test_deleting_sessions_removes_exactly_their_events(client, maintenance_engine):
+    """The sessions' delete trigger (migration 0008) takes each deleted session's events, in a
+    statement deleting several sessions too, and leaves every other session's events alone."""
+    alice = await new_user(client)
+    await ingest(
+        client,
+        alice,
+        [make_event("agent.prompt", session_id=f"s{i % 4}") for i in range(12)],
+        201,
+    )
+    sessions = models.metadata.tables["recording_sessions"]
+    with maintenance_engine.begin() as conn:
+        conn.execute(sa.delete(sessions).where(sessions.c.id == "s0"))
+    assert db_counts(maintenance_engine) == (9, 3)
+    with maintenance_engine.begin() as conn:
+        conn.execute(sa.delete(sessions).where(sessions.c.id.in_(["s1", "s2"])))
+    assert db_counts(maintenance_engine) == (3, 1)
+    remaining = db_scalar(
+        maintenance_engine, "SELECT count(*) FROM recording_events WHERE session_id = 's3'"
+    )
+    assert remaining == 3
 
 
 async def test_events_for_another_users_session_are_invalid_per_item(client, maintenance_engine):
