@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 import models
-from tests.helpers import bearer, signup
+from tests.helpers import bearer, count_statements, signup
 
 EVENTS_URL = "/api/recording/events/"
 SESSIONS_URL = "/api/recording/sessions/"
@@ -195,6 +195,40 @@ async def test_repost_is_200_all_duplicates_and_changes_nothing(client, maintena
     assert [await get_event(client, headers, e["id"]) for e in events] == details_before
     assert details_before[1]["payload"]["window_title"] == "first"
     assert db_counts(maintenance_engine) == (3, 1)
+
+
+async def test_resent_batch_is_settled_by_one_read_and_inserts_nothing(client, maintenance_engine):
+    """Known ids are filtered out before the insert: no INSERT for an all-duplicate batch, and
+    (on PostgreSQL, where a conflicting INSERT would still draw a number per row) the event
+    sequence does not move, so the next new event follows the last stored one directly."""
+    headers = await new_user(client)
+    events = [make_event("agent.prompt", id=f"resent-{i:04d}") for i in range(1000)]
+    await ingest(client, headers, events, 201)
+    with count_statements(client) as statements:
+        response = await ingest(client, headers, events, 200)
+    assert response.json() == {"accepted": 0, "duplicates": 1000, "invalid": []}
+    assert not [s for s in statements if "INSERT" in s.upper()], statements
+    last = db_scalar(maintenance_engine, "SELECT max(seq) FROM recording_events")
+    await ingest(client, headers, [make_event("agent.prompt", id="after-resend")], 201)
+    after = db_scalar(
+        maintenance_engine, "SELECT seq FROM recording_events WHERE id = 'after-resend'"
+    )
+    assert after == last + 1
+
+
+@pytest.mark.parametrize("known", [[0, 3], [1, 3]], ids=["sampled-ids-known", "others-known"])
+async def test_batches_overlapping_stored_ids_store_exactly_the_new_ones(
+    client, maintenance_engine, known
+):
+    """Whether or not the stored ids are among those ingest samples to spot a re-send (first,
+    middle, last of the sorted batch), each id is stored once and counted once."""
+    headers = await new_user(client)
+    events = [make_event("agent.prompt", id=f"overlap-{i}") for i in range(5)]
+    await ingest(client, headers, [events[i] for i in known], 201)
+    response = await ingest(client, headers, events, 201)
+    assert response.json() == {"accepted": 3, "duplicates": 2, "invalid": []}
+    assert db_counts(maintenance_engine) == (5, 1)
+    assert (await get_session(client, headers, "sess-1"))["event_count"] == 5
 
 
 async def test_repost_under_another_session_id_is_a_duplicate_and_creates_no_session(

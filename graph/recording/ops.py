@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -224,6 +225,55 @@ _EVENT_COLUMNS = (
 )
 
 
+@functools.cache
+def _stored_ids_statement(dialect: str) -> Any:
+    """Which of a list of event ids a user has stored: one unique-index probe per id.
+
+    The ids go as one array parameter on PostgreSQL, one JSON text on SQLite, so the statement
+    is the same whatever the batch size. On PostgreSQL each probe is a LATERAL subquery with
+    LIMIT 1, which the planner cannot turn into a join: as a join it sometimes chose to hash
+    the ids and scan the whole table (statistics lag behind a burst of ingest), stalling
+    batches for most of a second (seen with bench/ingest.py).
+    """
+    ids = sa.bindparam("ids")
+    user_id = sa.bindparam("user_id")
+    if dialect == "postgresql":
+        unnest = sa.func.unnest(sa.type_coerce(ids, postgresql.ARRAY(sa.String)))
+        listed = unnest.table_valued("value").render_derived(name="listed")
+        hit = (
+            sa.select(EVENTS.c.id)
+            .where(EVENTS.c.user_id == user_id, EVENTS.c.id == listed.c.value)
+            .limit(sa.literal_column("1"))  # a constant, so no generic plan guesses it
+            .lateral("hit")
+        )
+        return sa.select(hit.c.id).select_from(listed).join(hit, sa.true())
+    listed = sa.func.json_each(sa.type_coerce(ids, sa.JSON)).table_valued("value")
+    probe = sa.and_(EVENTS.c.user_id == user_id, EVENTS.c.id == listed.c.value)
+    return sa.select(EVENTS.c.id).select_from(listed.join(EVENTS, probe))
+
+
+async def _stored_ids(db: AsyncSession, user: User, event_ids: list[str]) -> set[str]:
+    statement = _stored_ids_statement(db.bind.dialect.name)
+    rows = await db.execute(statement, {"user_id": user.id, "ids": event_ids})
+    return set(rows.scalars())
+
+
+async def _known_ids(db: AsyncSession, user: User, event_ids: list[str]) -> set[str]:
+    """The ids of a batch (sorted) that are stored already, when it looks like a re-send.
+
+    A re-sent batch then costs one indexed read instead of shipping every row to the insert
+    only to have each one conflict. New batches are the common case and should not pay a
+    thousand probes for nothing, so first, whether the batch's first, middle or last id is
+    known: a re-send is recognised by that, and a new batch pays three probes. A batch that
+    overlaps stored ones only elsewhere is still correct: the insert's ON CONFLICT DO NOTHING
+    settles it (and any race with a concurrent batch).
+    """
+    sample = list(dict.fromkeys((event_ids[0], event_ids[len(event_ids) // 2], event_ids[-1])))
+    if not await _stored_ids(db, user, sample):
+        return set()
+    return await _stored_ids(db, user, event_ids)
+
+
 async def _insert_events(
     db: AsyncSession, user: User, by_session: dict[str, list[_Candidate]], now: datetime
 ) -> list[StoredEvent]:
@@ -234,6 +284,9 @@ async def _insert_events(
     ordered = sorted(
         (c for group in by_session.values() for c in group), key=lambda c: c.event["id"]
     )
+    if ordered:
+        known = await _known_ids(db, user, [c.event["id"] for c in ordered])
+        ordered = [c for c in ordered if c.event["id"] not in known]
     if not ordered:
         return []
     base = arrival_base(now)
