@@ -171,6 +171,30 @@ async def test_valid_batch_of_every_type_is_201_and_stored_as_sent(client, maint
     assert db_counts(maintenance_engine) == (9, 1)
 
 
+async def test_special_characters_are_stored_exactly(client):
+    """Tabs, newlines, carriage returns and backslashes (COPY's special characters on
+    PostgreSQL) in the id, session id, source detail and payload come back exactly as sent,
+    next to a plain event of the same batch; so does a literal `\\N` (COPY's NULL)."""
+    headers = await new_user(client)
+    odd = make_event(
+        "agent.prompt",
+        id="odd\tid\\with\nall\rof them",
+        session_id="sess\\odd\t1",
+        source_detail="line one\nline two\\",
+        prompt="\\N tab\there back\\slash \\\\N",
+    )
+    literal_null = make_event("agent.prompt", session_id="sess\\odd\t1", source_detail="\\N")
+    plain = make_event("agent.prompt", session_id="plain", source_detail="zsh")
+    await ingest(client, headers, [odd, literal_null, plain], 201)
+    for event in (odd, literal_null, plain):
+        stored = await get_event(client, headers, event["id"])
+        assert stored["payload"] == event
+        assert (stored["id"], stored["session_id"]) == (event["id"], event["session_id"])
+        assert stored["source_detail"] == event["source_detail"]
+    assert (await get_session(client, headers, "sess\\odd\t1"))["event_count"] == 2
+    assert (await get_session(client, headers, "plain"))["event_count"] == 1
+
+
 async def test_repost_is_200_all_duplicates_and_changes_nothing(client, maintenance_engine):
     headers = await new_user(client)
     events = [

@@ -358,7 +358,9 @@ def _copy_text(user: User, ordered: list[_Candidate], now: datetime, base: int) 
     """The batch as COPY text, one line per event, in `_EVENT_COLUMNS` order.
 
     `type` and `source` are schema enums and timestamps are our own isoformat, so they need no
-    escaping; the payload is orjson output, whose only special character is the backslash.
+    escaping. The payload is orjson output, which writes a backslash for each of COPY's special
+    characters anywhere in the event: a payload without one vouches for the event's id,
+    session id and source detail as well, and the row goes out as it is.
     (`occurred_at` is the parsed value, not the producer's text, so digits past microseconds
     are truncated exactly as on SQLite rather than rounded by PostgreSQL.)
     """
@@ -366,13 +368,18 @@ def _copy_text(user: User, ordered: list[_Candidate], now: datetime, base: int) 
     null, backslash, doubled = "\\N", "\\", "\\\\"
     lines = []
     for c in ordered:
-        event = c.event
+        event, payload = c.event, c.payload
         detail = event["source_detail"]
+        if backslash in payload:
+            event_id, session_id = _escape(event["id"]), _escape(event["session_id"])
+            detail = None if detail is None else _escape(detail)
+            payload = payload.replace(backslash, doubled)
+        else:
+            event_id, session_id = event["id"], event["session_id"]
         lines.append(
-            f"{base + c.index}\t{user_id}\t{_escape(event['id'])}\t"
-            f"{_escape(event['session_id'])}\t{event['type']}\t{event['source']}\t"
-            f"{null if detail is None else _escape(detail)}\t{c.occurred_at.isoformat()}\t"
-            f"{received_at}\t{c.payload.replace(backslash, doubled)}\n"
+            f"{base + c.index}\t{user_id}\t{event_id}\t{session_id}\t{event['type']}\t"
+            f"{event['source']}\t{null if detail is None else detail}\t"
+            f"{c.occurred_at.isoformat()}\t{received_at}\t{payload}\n"
         )
     return "".join(lines)
 
