@@ -999,6 +999,34 @@ async def test_occurred_at_with_an_offset_is_returned_in_utc(client):
     assert session["last_event_at"] == "2026-05-05T12:15:00Z"
 
 
+def _utc(hour: int, minute: int, second: int, microsecond: int, day: int = 5) -> datetime:
+    return datetime(2026, 5, day, hour, minute, second, microsecond, UTC)
+
+
+@pytest.mark.parametrize(
+    ("sent", "instant"),
+    [
+        ("2026-05-05T12:00:00Z", _utc(12, 0, 0, 0)),
+        ("2026-05-05T12:00:00.5Z", _utc(12, 0, 0, 500000)),
+        ("2026-05-05T12:00:00.123456Z", _utc(12, 0, 0, 123456)),
+        ("2026-05-05T12:00:00.1234567Z", _utc(12, 0, 0, 123456)),
+        ("2026-05-05T12:00:00.999999999Z", _utc(12, 0, 0, 999999)),
+        ("2026-05-05T17:30:00.654321+05:30", _utc(12, 0, 0, 654321)),
+        ("2026-05-05T08:00:00.9999996-04:00", _utc(12, 0, 0, 999999)),
+        ("2026-05-05T23:59:59.25-11:00", _utc(10, 59, 59, 250000, day=6)),
+    ],
+)
+async def test_occurred_at_keeps_microseconds_and_truncates_beyond(client, sent, instant):
+    """Whichever form reaches the database (the producer's text or our own), the stored
+    instant is the same: UTC, microseconds kept, digits past them cut off, never rounded."""
+    headers = await new_user(client)
+    event = make_event("input.click", occurred_at=sent)
+    await ingest(client, headers, [event], 201)
+    stored = await get_event(client, headers, event["id"])
+    assert parse_utc(stored["occurred_at"]) == instant
+    assert stored["payload"]["occurred_at"] == sent  # as accepted
+
+
 async def test_events_are_ordered_by_instant_whatever_their_offset(client):
     headers = await new_user(client)
     batch = [

@@ -358,17 +358,25 @@ def _escape(text: str) -> str:
     return text
 
 
+# The longest RFC 3339 texts with at most six fractional digits: 2026-05-05T12:00:00.123456Z,
+# and the same with an offset (+05:30) instead of the Z.
+_MAX_MICROSECOND_ZULU = len("YYYY-MM-DDTHH:MM:SS.ffffffZ")
+_MAX_MICROSECOND = len("YYYY-MM-DDTHH:MM:SS.ffffff+HH:MM")
+
+
 def _copy_text(
     user: User, ordered: list[_Candidate], seqs: list[int], now: datetime, base: int
 ) -> str:
     """The batch as COPY text, one line per event, in `_COPY_COLUMNS` order.
 
-    `type` and `source` are schema enums and timestamps are our own isoformat, so they need no
+    `type` and `source` are schema enums and timestamps are RFC 3339 text, so they need no
     escaping. The payload is orjson output, which writes a backslash for each of COPY's special
     characters anywhere in the event: a payload without one vouches for the event's id,
     session id and source detail as well, and the row goes out as it is.
-    (`occurred_at` is the parsed value, not the producer's text, so digits past microseconds
-    are truncated exactly as on SQLite rather than rounded by PostgreSQL.)
+    `occurred_at` goes as the producer wrote it (the schema's pattern admits only RFC 3339,
+    which PostgreSQL reads as the same instant as Python did) unless it has more than six
+    fractional digits, which PostgreSQL would round: then as our parsed value, truncated
+    exactly as on SQLite. That saves formatting a thousand datetimes per batch.
     """
     user_id, received_at = str(user.id), now.isoformat()
     null, backslash, doubled = "\\N", "\\", "\\\\"
@@ -382,10 +390,13 @@ def _copy_text(
             payload = payload.replace(backslash, doubled)
         else:
             event_id, session_id = event["id"], event["session_id"]
+        occurred = event["occurred_at"]
+        if len(occurred) > (_MAX_MICROSECOND_ZULU if occurred[-1] == "Z" else _MAX_MICROSECOND):
+            occurred = c.occurred_at.isoformat()
         lines.append(
             f"{seq}\t{base + c.index}\t{user_id}\t{event_id}\t{session_id}\t{event['type']}\t"
             f"{event['source']}\t{null if detail is None else detail}\t"
-            f"{c.occurred_at.isoformat()}\t{received_at}\t{payload}\n"
+            f"{occurred}\t{received_at}\t{payload}\n"
         )
     return "".join(lines)
 
@@ -484,9 +495,9 @@ async def _fold_into_sessions(
     """
     folded: dict[str, dict[str, Any]] = {}
     for event in sorted(events, key=lambda e: e.seq):
-        row = folded.setdefault(
-            event.session_id,
-            {
+        row = folded.get(event.session_id)
+        if row is None:
+            row = folded[event.session_id] = {
                 "id": event.session_id,
                 "user_id": user.id,
                 "source": event.source,
@@ -497,10 +508,10 @@ async def _fold_into_sessions(
                 "event_count": 0,
                 "last_event_at": event.occurred_at,
                 "created_at": now,
-            },
-        )
+            }
         row["event_count"] += 1
-        row["last_event_at"] = max(row["last_event_at"], event.occurred_at)
+        if event.occurred_at > row["last_event_at"]:
+            row["last_event_at"] = event.occurred_at
         if event.type == "session.started":
             row.update(
                 has_started_event=True,
