@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 import models
+from graph.recording import ops
 from tests.helpers import bearer, count_statements, signup
 
 EVENTS_URL = "/api/recording/events/"
@@ -253,6 +254,31 @@ async def test_batches_overlapping_stored_ids_store_exactly_the_new_ones(
     assert response.json() == {"accepted": 3, "duplicates": 2, "invalid": []}
     assert db_counts(maintenance_engine) == (5, 1)
     assert (await get_session(client, headers, "sess-1"))["event_count"] == 5
+
+
+async def test_known_id_lookup_probes_the_unique_index_per_id(client, maintenance_engine):
+    """The lookup behind re-send detection probes the unique index per id on a table whose
+    statistics were never gathered (as right after a burst of ingest). A join plan scanned all
+    of the user's rows on SQLite, which this catches; on PostgreSQL a join went wrong only on
+    large tables (a hash join over the whole table, seen in bench/ingest.py), which the LATERAL
+    form rules out by construction; here it must show the index probe."""
+    headers = await new_user(client)
+    await ingest(client, headers, [make_event("input.click") for _ in range(1000)], 201)
+    user_id = uuid.UUID((await client.get("/api/auth/me/", headers=headers)).json()["id"])
+    ids = [f"evt-probe-{i}" for i in range(1000)]
+    with maintenance_engine.connect() as conn:
+        sql = str(ops._stored_ids_statement(conn.dialect.name).compile(dialect=conn.dialect))
+        if conn.dialect.name == "postgresql":
+            rows = conn.exec_driver_sql(f"EXPLAIN {sql}", {"user_id": user_id, "ids": ids})
+        else:
+            params = (user_id.hex, orjson.dumps(ids).decode())
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = "\n".join(str(row[-1]) for row in rows)
+    if conn.dialect.name == "postgresql":
+        assert "Seq Scan on recording_events" not in plan, plan
+        assert "using uq_recording_events_user_id_id on recording_events" in plan, plan
+    else:
+        assert "(user_id=? AND id=?)" in plan, plan
 
 
 async def test_repost_under_another_session_id_is_a_duplicate_and_creates_no_session(

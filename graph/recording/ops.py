@@ -234,7 +234,7 @@ def _stored_ids_statement(dialect: str) -> Any:
     is the same whatever the batch size. On PostgreSQL each probe is a LATERAL subquery with
     LIMIT 1, which the planner cannot turn into a join: as a join it sometimes chose to hash
     the ids and scan the whole table (statistics lag behind a burst of ingest), stalling
-    batches for most of a second (seen with bench/ingest.py).
+    batches for most of a second (seen with bench/ingest.py). The plans are tested.
     """
     ids = sa.bindparam("ids")
     user_id = sa.bindparam("user_id")
@@ -248,9 +248,11 @@ def _stored_ids_statement(dialect: str) -> Any:
             .lateral("hit")
         )
         return sa.select(hit.c.id).select_from(listed).join(hit, sa.true())
+    # SQLite: an IN list, probed in the index; as a join it walked all of the user's rows.
     listed = sa.func.json_each(sa.type_coerce(ids, sa.JSON)).table_valued("value")
-    probe = sa.and_(EVENTS.c.user_id == user_id, EVENTS.c.id == listed.c.value)
-    return sa.select(EVENTS.c.id).select_from(listed.join(EVENTS, probe))
+    return sa.select(EVENTS.c.id).where(
+        EVENTS.c.user_id == user_id, EVENTS.c.id.in_(sa.select(listed.c.value))
+    )
 
 
 async def _stored_ids(db: AsyncSession, user: User, event_ids: list[str]) -> set[str]:
