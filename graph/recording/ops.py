@@ -1,8 +1,8 @@
 """Recording domain: idempotent batch ingest of CloneEvents, sessions, reads and live follow.
 
 Ingest is set-based: whatever the batch size, one ingest issues the same handful of statements
-(create missing sessions, read their owners, insert the events, fold the new events into the
-session rows, announce them), so the database, not Python, sets the pace.
+(read the sessions' owners, look for already stored ids, insert the new events, fold them into
+the session rows, announce them), so the database, not Python, sets the pace.
 """
 
 import functools
