@@ -1053,6 +1053,26 @@ async def test_occurred_at_keeps_microseconds_and_truncates_beyond(client, sent,
     assert stored["payload"]["occurred_at"] == sent  # as accepted
 
 
+@pytest.mark.parametrize("sent", ["2026-05-05T12:00:00Z", "2026-05-05T17:30:00.000005+05:30"])
+async def test_event_times_are_stored_as_the_same_text_as_every_other_time(
+    client, maintenance_engine, sent
+):
+    """Event rows are written without SQLAlchemy's per-value processing (SQLite) or as COPY
+    text (PostgreSQL); their times must still be stored exactly as the session row's, which
+    go through it, or comparisons between the two tables would go wrong on SQLite's text."""
+    headers = await new_user(client)
+    await ingest(client, headers, [make_event("session.started", occurred_at=sent)], 201)
+    event = db_scalar(
+        maintenance_engine,
+        "SELECT occurred_at || ' ' || received_at FROM recording_events",
+    )
+    session = db_scalar(
+        maintenance_engine,
+        "SELECT started_at || ' ' || created_at FROM recording_sessions",
+    )
+    assert event == session
+
+
 async def test_events_are_ordered_by_instant_whatever_their_offset(client):
     headers = await new_user(client)
     batch = [
