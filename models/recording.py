@@ -14,6 +14,9 @@ from models.types import UtcDateTime, utcnow
 
 
 class RecordingSession(SQLModel, table=True):
+    # A trigger on this table deletes a deleted session's events (migration 0008). On SQLite a
+    # batch migration of this table rebuilds it and drops the trigger: such a migration must
+    # create it again (the deletion tests in tests/test_recording_rest.py would fail).
     __tablename__ = "recording_sessions"
     __table_args__ = (
         sa.Index("ix_recording_sessions_user_started", "user_id", "started_at", "id"),
